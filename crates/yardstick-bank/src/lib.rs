@@ -1,0 +1,1 @@
+//! Question bank: TOML/JSONL files, validation with file:line errors, seeded draws

@@ -1,0 +1,17 @@
+//! Domain types of yardstick and the index formulas.
+//!
+//! Everything here is pure: values in, values out. Every other crate speaks in
+//! these types, so changing one is a change of the project's contract.
+
+mod chat;
+mod dimension;
+mod grade;
+mod item;
+mod model;
+pub mod scoring;
+
+pub use chat::{ChatRequest, ChatResponse, ErrorClass, Message, ProviderError, Role, Usage};
+pub use dimension::Dimension;
+pub use grade::{Check, Grade};
+pub use item::{GraderSpec, Item, JsonFieldCheck, NumberPick, RankingRule};
+pub use model::{ModelSpec, ProviderKind};

@@ -1,0 +1,1 @@
+//! Grader trait and the rule-based graders

@@ -1,0 +1,1 @@
+//! Storage: sqlx over SQLite (default) and PostgreSQL, migrations per backend
