@@ -13,7 +13,12 @@ pub struct Check {
 
 impl Check {
     pub fn new(name: impl Into<String>, passed: bool, detail: impl Into<String>) -> Self {
-        Check { name: name.into(), passed, weight: 1.0, detail: detail.into() }
+        Check {
+            name: name.into(),
+            passed,
+            weight: 1.0,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -41,7 +46,17 @@ impl Grade {
     ) -> Grade {
         let total: f64 = checks.iter().map(|c| c.weight).sum();
         let passed: f64 = checks.iter().filter(|c| c.passed).map(|c| c.weight).sum();
-        let score = if total > 0.0 { 100.0 * passed / total } else { 0.0 };
-        Grade { score, grader_id: grader_id.into(), grader_version: grader_version.into(), checks, extracted }
+        let score = if total > 0.0 {
+            100.0 * passed / total
+        } else {
+            0.0
+        };
+        Grade {
+            score,
+            grader_id: grader_id.into(),
+            grader_version: grader_version.into(),
+            checks,
+            extracted,
+        }
     }
 }

@@ -153,7 +153,11 @@ mod tests {
             system: None,
             materials: None,
             cluster: None,
-            grader: GraderSpec::Numeric { tolerance: 0.0, relative: 0.0, pick: NumberPick::Last },
+            grader: GraderSpec::Numeric {
+                tolerance: 0.0,
+                relative: 0.0,
+                pick: NumberPick::Last,
+            },
             references: vec!["4".into()],
             tags: vec![],
         }
@@ -175,8 +179,15 @@ mod tests {
     #[test]
     fn grader_spec_reads_from_a_tagged_table() {
         let g: GraderSpec =
-            serde_json::from_str(r#"{"type":"ranking","order":["B","A"],"rule":"position"}"#).unwrap();
-        assert_eq!(g, GraderSpec::Ranking { order: vec!["B".into(), "A".into()], rule: RankingRule::Position });
+            serde_json::from_str(r#"{"type":"ranking","order":["B","A"],"rule":"position"}"#)
+                .unwrap();
+        assert_eq!(
+            g,
+            GraderSpec::Ranking {
+                order: vec!["B".into(), "A".into()],
+                rule: RankingRule::Position
+            }
+        );
         assert!(serde_json::from_str::<GraderSpec>(r#"{"type":"numeric","tolerence":1}"#).is_err());
     }
 }

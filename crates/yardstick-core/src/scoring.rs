@@ -68,7 +68,11 @@ pub fn publish_main(raw: f64, integrity: Option<f64>) -> MainScore {
                 "integrity {i:.2} < {GATE_WARN_AT} (gate fail): main score capped at {FAIL_CAP:.1}"
             )),
         },
-        _ => MainScore { raw, published: raw, cap_reason: None },
+        _ => MainScore {
+            raw,
+            published: raw,
+            cap_reason: None,
+        },
     }
 }
 
@@ -161,7 +165,14 @@ pub fn score_run(outcomes: &[AttemptOutcome], cost: impl Fn(u64, u64) -> f64) ->
         .into_iter()
         .map(|(d, item_scores)| {
             let score = item_scores.iter().sum::<f64>() / item_scores.len() as f64;
-            (d, DimensionScore { score, items: item_scores.len(), item_scores })
+            (
+                d,
+                DimensionScore {
+                    score,
+                    items: item_scores.len(),
+                    item_scores,
+                },
+            )
         })
         .collect();
     let get = |d| dimensions.get(&d).map(|s: &DimensionScore| s.score);
@@ -219,7 +230,14 @@ mod tests {
         assert_eq!(Gate::from_integrity(39.99), Gate::Fail);
         // warn never caps; fail below the cap leaves the score alone
         assert_eq!(publish_main(90.0, Some(45.0)).published, 90.0);
-        assert_eq!(publish_main(70.0, Some(10.0)), MainScore { raw: 70.0, published: 70.0, cap_reason: None });
+        assert_eq!(
+            publish_main(70.0, Some(10.0)),
+            MainScore {
+                raw: 70.0,
+                published: 70.0,
+                cap_reason: None
+            }
+        );
     }
 
     #[test]

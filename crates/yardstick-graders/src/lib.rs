@@ -1,1 +1,64 @@
-//! Grader trait and the rule-based graders
+//! Graders turn a stored answer into a [`Grade`]: a 0–100 score plus every
+//! check that produced it, so each score can be audited.
+//!
+//! A grader only reads the item and the answer text; it never calls the model
+//! under test. That is what lets `yardstick regrade` re-grade stored answers
+//! with the current graders. Graders that need I/O (a sandbox, a judge model)
+//! implement the same async trait and report their own failures as
+//! [`GradeError`] — an infrastructure failure is never a zero for the model.
+
+mod extract;
+mod rules;
+
+use async_trait::async_trait;
+use yardstick_core::{Grade, GraderSpec, Item};
+
+pub use extract::{find_json, numbers_in, strip_code_fence};
+
+/// A grader could not produce a verdict (as opposed to the answer being wrong).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("grader `{grader}` could not grade item `{item}`: {message}")]
+pub struct GradeError {
+    pub grader: String,
+    pub item: String,
+    pub message: String,
+}
+
+#[async_trait]
+pub trait Grader: Send + Sync {
+    /// Grades one answer to `item`. `Err` means the grader failed, not the model.
+    async fn grade(&self, item: &Item, answer: &str) -> Result<Grade, GradeError>;
+}
+
+/// Dispatches each item to the grader its spec names.
+#[derive(Debug, Default, Clone)]
+pub struct Graders {
+    rules: rules::RuleGrader,
+}
+
+impl Graders {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn grader_for(&self, spec: &GraderSpec) -> &dyn Grader {
+        match spec {
+            GraderSpec::Exact { .. }
+            | GraderSpec::Regex { .. }
+            | GraderSpec::Numeric { .. }
+            | GraderSpec::JsonFields { .. }
+            | GraderSpec::Choice { .. }
+            | GraderSpec::Ranking { .. } => &self.rules,
+        }
+    }
+
+    pub async fn grade(&self, item: &Item, answer: &str) -> Result<Grade, GradeError> {
+        self.grader_for(&item.grader).grade(item, answer).await
+    }
+}
+
+/// The version stored with every grade of a grader; bump it whenever the
+/// grader's verdicts could change, so old and new grades stay distinguishable.
+pub fn grader_version(spec: &GraderSpec) -> &'static str {
+    rules::version(spec)
+}
