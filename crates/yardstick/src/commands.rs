@@ -1,0 +1,637 @@
+//! One function per command. Each loads what it needs (configuration, bank,
+//! store, providers) in the order that fails fastest and stores least.
+
+use crate::config::{Config, CONFIG_FILE, EXAMPLE};
+use crate::progress::Progress;
+use crate::render::{self, opt, table};
+use crate::{
+    bank_source, connect, BankCommand, Cli, Command, ExportFormat, ModelsCommand, RunArgs,
+    ShowCommand,
+};
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use yardstick_graders::Graders;
+use yardstick_runner::{create_run, execute, leaderboard, regrade, RunOptions, RunSummary};
+use yardstick_store::Store;
+
+struct Ctx {
+    config: Config,
+    db: Option<String>,
+}
+
+impl Ctx {
+    async fn store(&self) -> Result<Store> {
+        let url = self.config.database_url(self.db.as_deref());
+        Ok(Store::open(&url).await?)
+    }
+}
+
+pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    if let Command::Init { force } = cli.command {
+        return init(
+            cli.config.as_deref().unwrap_or(Path::new(CONFIG_FILE)),
+            force,
+        );
+    }
+    let ctx = Ctx {
+        config: Config::load(cli.config.as_deref())?,
+        db: cli.db,
+    };
+    match cli.command {
+        Command::Init { .. } => unreachable!("handled above"),
+        Command::Bank(BankCommand::Validate { dir, json }) => bank_validate(&ctx, dir, json),
+        Command::Run(args) => run(&ctx, args).await,
+        Command::Resume { run, json } => resume(&ctx, run, json).await,
+        Command::Regrade { run, json } => regrade_run(&ctx, run, json).await,
+        Command::Board { run, json } => board(&ctx, run, json).await,
+        Command::Show(what) => show(&ctx, what).await,
+        Command::Export { run, format, out } => export(&ctx, run, format, out).await,
+        Command::Models(ModelsCommand::List { json }) => models_list(&ctx, json),
+        Command::Models(ModelsCommand::Pull { name }) => models_pull(&name),
+    }
+}
+
+fn print_json(value: &impl Serialize) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn init(path: &Path, force: bool) -> Result<ExitCode> {
+    if path.exists() && !force {
+        bail!(
+            "{} already exists; pass --force to overwrite it",
+            path.display()
+        );
+    }
+    std::fs::write(path, EXAMPLE).with_context(|| format!("cannot write {}", path.display()))?;
+    println!(
+        "wrote {} — edit the models, then `yardstick run`",
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bank_validate(ctx: &Ctx, dir: Option<PathBuf>, json: bool) -> Result<ExitCode> {
+    let dir = dir.or_else(|| ctx.config.bank.clone());
+    let shown = dir
+        .as_ref()
+        .map_or("the built-in bank".to_string(), |d| d.display().to_string());
+    match bank_source::load(dir.as_deref()) {
+        Ok(bank) => {
+            let counts = bank.by_dimension();
+            if json {
+                let counts: Vec<_> = counts
+                    .iter()
+                    .map(|(d, items)| (d.id(), items.len()))
+                    .collect();
+                print_json(
+                    &serde_json::json!({ "bank": shown, "valid": true, "items": bank.len(), "per_dimension": counts }),
+                )?;
+            } else {
+                println!("{shown}: {} items, valid", bank.len());
+                for (d, items) in &counts {
+                    println!("  {:<15} {}", d.id(), items.len());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            if json {
+                let errors: Vec<_> = errors
+                    .errors
+                    .iter()
+                    .map(|e| serde_json::json!({ "file": e.file, "line": e.line, "message": e.message }))
+                    .collect();
+                print_json(
+                    &serde_json::json!({ "bank": shown, "valid": false, "errors": errors }),
+                )?;
+            } else {
+                eprintln!("{errors}");
+            }
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Stops dispatching new requests on Ctrl-C (in-flight ones are stored); a
+/// second Ctrl-C exits at once. Either way the run can be resumed.
+fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ninterrupted: finishing requests in flight (Ctrl-C again to quit now; `yardstick resume` continues)");
+            flag.store(true, Ordering::Relaxed);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    stop
+}
+
+async fn execute_and_report(
+    ctx: &Ctx,
+    store: &Store,
+    run_id: i64,
+    models: &[yardstick_runner::Model],
+    json: bool,
+) -> Result<ExitCode> {
+    let stop = stop_on_ctrl_c();
+    let progress = Progress::new();
+    let summary: RunSummary = execute(store, run_id, models, &Graders::new(), &stop, &|e| {
+        progress.on_event(e)
+    })
+    .await?;
+    progress.finish();
+    if summary.interrupted {
+        eprintln!("Run #{run_id} interrupted after {} attempts; continue with `yardstick resume {run_id}`", summary.asked);
+        return Ok(ExitCode::from(130));
+    }
+    eprintln!(
+        "Run #{run_id}: {} asked ({} vendor errors, {} already stored), {} graded{}",
+        summary.asked,
+        summary.failed,
+        summary.skipped_done,
+        summary.graded,
+        if summary.grade_failures > 0 {
+            format!(", {} grader failures", summary.grade_failures)
+        } else {
+            String::new()
+        }
+    );
+    board(ctx, Some(run_id), json).await
+}
+
+async fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
+    let kind = ctx.config.kind(&args.kind)?;
+    // Cheapest failures first: bank, models, database — nothing stored until all pass.
+    let bank = bank_source::load_for_run(ctx.config.bank.as_deref())?;
+    let specs = ctx.config.select_models(args.models.as_deref())?;
+    if specs.is_empty() {
+        bail!("no models configured: add [[models]] to yardstick.toml (see `yardstick init`)");
+    }
+    let label = match args.date {
+        Some(d) => {
+            chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .with_context(|| format!("--date {d}: expected YYYY-MM-DD"))?;
+            d
+        }
+        None => chrono::Local::now().format("%Y-%m-%d").to_string(),
+    };
+    let seed = args
+        .seed
+        .unwrap_or_else(|| yardstick_bank::seed_for_date(&label));
+    let epochs = args.epochs.unwrap_or(kind.epochs);
+    if epochs == 0 {
+        bail!("--epochs must be at least 1");
+    }
+    let models = connect::connect(&specs)?;
+    let store = ctx.store().await?;
+    let options = RunOptions {
+        kind: args.kind.clone(),
+        per_dimension: args.per_dimension.or(kind.per_dimension),
+        dimensions: kind.dimensions.clone(),
+        epochs,
+        seed,
+        label,
+    };
+    let run_id = create_run(&store, &bank, &specs, &options).await?;
+    eprintln!("Run #{run_id} ({}, seed {seed}) created", args.kind);
+    execute_and_report(ctx, &store, run_id, &models, args.json).await
+}
+
+async fn resume(ctx: &Ctx, run_id: i64, json: bool) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let run = store
+        .get_run(run_id)
+        .await?
+        .with_context(|| format!("Run #{run_id} does not exist"))?;
+    let specs = ctx
+        .config
+        .select_models(Some(&run.models))
+        .with_context(|| {
+            format!(
+                "Run #{run_id} asked {}; every one must still be configured to resume it",
+                run.models.join(", ")
+            )
+        })?;
+    let models = connect::connect(&specs)?;
+    execute_and_report(ctx, &store, run_id, &models, json).await
+}
+
+async fn regrade_run(ctx: &Ctx, run_id: i64, json: bool) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let progress = Progress::new();
+    let (graded, failed) =
+        regrade(&store, run_id, &Graders::new(), &|e| progress.on_event(e)).await?;
+    progress.finish();
+    eprintln!("Run #{run_id}: {graded} answers re-graded ({failed} grader failures); earlier grades are kept");
+    board(ctx, Some(run_id), json).await
+}
+
+async fn latest_run(store: &Store) -> Result<i64> {
+    Ok(store
+        .list_runs(1)
+        .await?
+        .first()
+        .context("the database has no runs yet: start one with `yardstick run`")?
+        .id)
+}
+
+async fn board(ctx: &Ctx, run: Option<i64>, json: bool) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    let run_id = match run {
+        Some(r) => r,
+        None => latest_run(&store).await?,
+    };
+    let board = leaderboard::board(&store, run_id, ctx.config.stability_window).await?;
+    if json {
+        print_json(&board)?;
+    } else {
+        print!("{}", render::board(&board));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(ctx: &Ctx, what: ShowCommand) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    match what {
+        ShowCommand::Runs { limit, json } => {
+            let runs = store.list_runs(limit).await?;
+            if json {
+                print_json(&runs)?;
+            } else {
+                let rows: Vec<Vec<String>> = runs
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            format!("#{}", r.id),
+                            r.kind.clone(),
+                            r.label.clone(),
+                            r.status.as_str().to_string(),
+                            r.models.join(","),
+                            r.epochs.to_string(),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    table(
+                        &["run", "kind", "label", "status", "models", "epochs"],
+                        &rows,
+                        6
+                    )
+                );
+            }
+        }
+        ShowCommand::Run { run, json } => {
+            let row = store
+                .get_run(run)
+                .await?
+                .with_context(|| format!("Run #{run} does not exist"))?;
+            let items = store.run_items(run).await?;
+            let attempts = store.attempts_for_run(run).await?;
+            if json {
+                let attempts: Vec<_> = attempts
+                    .iter()
+                    .map(|a| {
+                        serde_json::json!({
+                            "id": a.id, "model": a.model, "item_id": a.item_id, "item_version": a.item_version,
+                            "epoch": a.epoch, "error_class": a.error_class.map(|c| c.id()), "tries": a.tries,
+                            "latency_ms": a.latency_ms, "input_tokens": a.input_tokens, "output_tokens": a.output_tokens,
+                        })
+                    })
+                    .collect();
+                print_json(
+                    &serde_json::json!({ "run": row, "items": items, "attempts": attempts }),
+                )?;
+            } else {
+                println!(
+                    "Run #{} · {} · {} · seed {} · epochs {} · {}",
+                    row.id,
+                    row.kind,
+                    row.label,
+                    row.seed,
+                    row.epochs,
+                    row.status.as_str()
+                );
+                println!("models: {}", row.models.join(", "));
+                println!("items ({}):", items.len());
+                for i in &items {
+                    println!("  {:<15} {} @{}", i.dimension.id(), i.item_id, i.version);
+                }
+                let rows: Vec<Vec<String>> = attempts
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            a.id.to_string(),
+                            a.model.clone(),
+                            a.item_id.clone(),
+                            a.epoch.to_string(),
+                            a.error_class.map_or("ok".into(), |c| c.id().to_string()),
+                            a.tries.to_string(),
+                            format!("{} ms", a.latency_ms),
+                        ]
+                    })
+                    .collect();
+                println!("\nattempts ({}):", attempts.len());
+                print!(
+                    "{}",
+                    table(
+                        &["id", "model", "item", "epoch", "result", "tries", "latency"],
+                        &rows,
+                        5
+                    )
+                );
+            }
+        }
+        ShowCommand::Item { id, json } => {
+            let versions = store.item_history(&id).await?;
+            if versions.is_empty() {
+                bail!(
+                    "item `{id}` is not in the database (items are stored when a run draws them)"
+                );
+            }
+            let mut out = Vec::new();
+            for (version, _) in &versions {
+                let item = store.get_item(&id, version).await?;
+                out.push(serde_json::json!({ "version": version, "item": item }));
+            }
+            if json {
+                print_json(&out)?;
+            } else {
+                for v in &out {
+                    println!("{}", serde_json::to_string_pretty(v)?);
+                }
+            }
+        }
+        ShowCommand::Attempt { id, json } => {
+            let attempt = store
+                .get_attempt(id)
+                .await?
+                .with_context(|| format!("attempt {id} does not exist"))?;
+            let grades = store.grades_for_attempt(id).await?;
+            if json {
+                print_json(&serde_json::json!({ "attempt": attempt, "grades": grades }))?;
+            } else {
+                println!(
+                    "attempt {} · Run #{} · {} · {} @{} · epoch {}",
+                    attempt.id,
+                    attempt.run_id,
+                    attempt.model,
+                    attempt.item_id,
+                    attempt.item_version,
+                    attempt.epoch
+                );
+                println!(
+                    "tries {} · latency {} ms · tokens in {} out {}",
+                    attempt.tries, attempt.latency_ms, attempt.input_tokens, attempt.output_tokens
+                );
+                println!("\n── request ──\n{}", attempt.request_json);
+                match (&attempt.response_text, attempt.error_class) {
+                    (Some(text), _) => println!("\n── response ──\n{text}"),
+                    (None, Some(class)) => println!(
+                        "\n── vendor error: {class} ──\n{}",
+                        attempt.error_message.as_deref().unwrap_or_default()
+                    ),
+                    (None, None) => println!("\n── no response ──"),
+                }
+                for g in &grades {
+                    println!(
+                        "\n── grade {} ({}@{}) score {:.2} ──",
+                        g.id, g.grader_id, g.grader_version, g.score
+                    );
+                    if let Some(x) = &g.extracted {
+                        println!("extracted: {x}");
+                    }
+                    let checks: Vec<yardstick_core::Check> =
+                        serde_json::from_str(&g.checks_json).unwrap_or_default();
+                    for c in checks {
+                        println!(
+                            "  [{}] {} — {}",
+                            if c.passed { "pass" } else { "FAIL" },
+                            c.name,
+                            c.detail
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One attempt with its latest grade, as exported.
+#[derive(Serialize)]
+struct ExportRow {
+    run: i64,
+    attempt: i64,
+    model: String,
+    item_id: String,
+    item_version: String,
+    dimension: String,
+    epoch: u32,
+    error_class: Option<String>,
+    tries: u32,
+    latency_ms: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+    score: Option<f64>,
+    grader: Option<String>,
+    response: Option<String>,
+}
+
+async fn export(
+    ctx: &Ctx,
+    run: i64,
+    format: ExportFormat,
+    out: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let store = ctx.store().await?;
+    store
+        .get_run(run)
+        .await?
+        .with_context(|| format!("Run #{run} does not exist"))?;
+    let dimensions: std::collections::HashMap<String, String> = store
+        .run_items(run)
+        .await?
+        .into_iter()
+        .map(|i| (i.version, i.dimension.id().to_string()))
+        .collect();
+    let mut rows = Vec::new();
+    for a in store.attempts_for_run(run).await? {
+        let latest = store.grades_for_attempt(a.id).await?.pop();
+        rows.push(ExportRow {
+            run,
+            attempt: a.id,
+            dimension: dimensions.get(&a.item_version).cloned().unwrap_or_default(),
+            model: a.model,
+            item_id: a.item_id,
+            item_version: a.item_version,
+            epoch: a.epoch,
+            error_class: a.error_class.map(|c| c.id().to_string()),
+            tries: a.tries,
+            latency_ms: a.latency_ms,
+            input_tokens: a.input_tokens,
+            output_tokens: a.output_tokens,
+            score: latest.as_ref().map(|g| g.score),
+            grader: latest.map(|g| format!("{}@{}", g.grader_id, g.grader_version)),
+            response: a.response_text,
+        });
+    }
+    let mut sink: Box<dyn Write> = match &out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    match format {
+        ExportFormat::Jsonl => {
+            for r in &rows {
+                serde_json::to_writer(&mut sink, r)?;
+                writeln!(sink)?;
+            }
+        }
+        ExportFormat::Csv => {
+            writeln!(sink, "run,attempt,model,item_id,item_version,dimension,epoch,error_class,tries,latency_ms,input_tokens,output_tokens,score,grader,response")?;
+            for r in &rows {
+                let fields = [
+                    r.run.to_string(),
+                    r.attempt.to_string(),
+                    r.model.clone(),
+                    r.item_id.clone(),
+                    r.item_version.clone(),
+                    r.dimension.clone(),
+                    r.epoch.to_string(),
+                    r.error_class.clone().unwrap_or_default(),
+                    r.tries.to_string(),
+                    r.latency_ms.to_string(),
+                    r.input_tokens.to_string(),
+                    r.output_tokens.to_string(),
+                    r.score.map(|s| s.to_string()).unwrap_or_default(),
+                    r.grader.clone().unwrap_or_default(),
+                    r.response.clone().unwrap_or_default(),
+                ];
+                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+                writeln!(sink, "{}", line.join(","))?;
+            }
+        }
+    }
+    sink.flush()?;
+    if let Some(path) = out {
+        eprintln!(
+            "wrote {} attempts of Run #{run} to {}",
+            rows.len(),
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// RFC 4180 quoting: fields with commas, quotes or line breaks are quoted.
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
+fn models_list(ctx: &Ctx, json: bool) -> Result<ExitCode> {
+    let configured = &ctx.config.models;
+    #[cfg(feature = "local")]
+    let cached = yardstick_local::cache::list(&yardstick_local::cache::cache_dir());
+    #[cfg(not(feature = "local"))]
+    let cached: Vec<()> = Vec::new();
+    if json {
+        print_json(&serde_json::json!({ "configured": configured, "cached": cached }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = configured
+        .iter()
+        .map(|m| {
+            vec![
+                m.name.clone(),
+                m.provider.id().to_string(),
+                m.model.clone(),
+                m.base_url.clone().unwrap_or_default(),
+                m.concurrency.to_string(),
+                format!("${}/${}", m.price_input_per_mtok, m.price_output_per_mtok),
+                opt(m.temperature, 2),
+            ]
+        })
+        .collect();
+    let source = ctx
+        .config
+        .source
+        .as_ref()
+        .map_or("built-in default".into(), |p| p.display().to_string());
+    println!("configured ({source}):");
+    print!(
+        "{}",
+        table(
+            &[
+                "name",
+                "provider",
+                "model",
+                "base url",
+                "conc.",
+                "price in/out per Mtok",
+                "temp."
+            ],
+            &rows,
+            4
+        )
+    );
+    #[cfg(feature = "local")]
+    {
+        println!(
+            "\nlocal model cache ({}):",
+            yardstick_local::cache::cache_dir().display()
+        );
+        if cached.is_empty() {
+            println!(
+                "  (empty — `yardstick models pull {}`)",
+                crate::config::DEFAULT_LOCAL_MODEL
+            );
+        }
+        for m in &cached {
+            println!(
+                "  {} — {} ({} bytes, sha256 {})",
+                m.name,
+                m.file.display(),
+                m.size,
+                m.sha256
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "local")]
+fn models_pull(name: &str) -> Result<ExitCode> {
+    let cache = yardstick_local::cache::cache_dir();
+    let pulled = yardstick_local::cache::pull(name, &cache)?;
+    println!(
+        "{} → {} (sha256 {}, {} bytes)",
+        pulled.name,
+        pulled.file.display(),
+        pulled.sha256,
+        pulled.size
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "local"))]
+fn models_pull(_name: &str) -> Result<ExitCode> {
+    bail!("this yardstick was built without the `local` feature; rebuild with default features to use local models")
+}
