@@ -1,0 +1,911 @@
+//! Turning one file's [`Node`] tree into [`Item`]s, reporting every problem
+//! with the line it is on and what to do about it.
+//!
+//! The validator never stops at the first problem: an author fixing a bank
+//! wants the whole list in one go, so each check records its error and the
+//! validation carries on with whatever else can still be checked.
+
+use crate::node::{Entry, Node, Value};
+use crate::BankError;
+use regex::RegexBuilder;
+use std::collections::HashSet;
+use yardstick_core::{Dimension, GraderSpec, Item};
+
+/// Keys an item may set.
+const ITEM_KEYS: &[&str] = &[
+    "id",
+    "dimension",
+    "prompt",
+    "system",
+    "materials",
+    "materials_file",
+    "cluster",
+    "grader",
+    "references",
+    "tags",
+];
+
+/// Keys a TOML file's `[defaults]` table may set.
+const DEFAULT_KEYS: &[&str] = &[
+    "dimension",
+    "system",
+    "materials",
+    "materials_file",
+    "cluster",
+    "tags",
+];
+
+const GRADER_TYPES: &[&str] = &[
+    "exact",
+    "regex",
+    "numeric",
+    "json_fields",
+    "choice",
+    "ranking",
+];
+
+/// The keys each grader type reads besides `type` (mirrors `GraderSpec`).
+fn grader_keys(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "exact" => &["case_sensitive"],
+        "regex" => &["patterns", "must_match", "case_insensitive"],
+        "numeric" => &["tolerance", "relative", "pick"],
+        "json_fields" => &["fields"],
+        "choice" => &["choices"],
+        "ranking" => &["order", "rule"],
+        _ => &[],
+    }
+}
+
+/// Looks up a `materials_file` for the file being validated: `Ok(text)`, or
+/// `Err(message)` saying why it could not be read.
+pub(crate) type Resolve<'a> = dyn Fn(&str) -> Result<String, String> + 'a;
+
+/// Validation state for one source file.
+pub(crate) struct FileCheck<'a> {
+    file: &'a str,
+    resolve: &'a Resolve<'a>,
+    pub errors: Vec<BankError>,
+    /// Every well-formed item id met, with its item's line — including items
+    /// invalid for other reasons, so duplicate ids are reported in the same
+    /// round as everything else.
+    pub ids: Vec<(String, usize)>,
+}
+
+/// A default that may be unset, set, or set but invalid (already reported,
+/// so items inheriting it stay silent about it instead of repeating it).
+#[derive(Debug, Clone, Default)]
+enum Inherited<T> {
+    #[default]
+    Unset,
+    Set(T),
+    Broken,
+}
+
+/// A TOML file's `[defaults]`, checked once.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Defaults {
+    dimension: Inherited<Dimension>,
+    system: Option<String>,
+    materials: Inherited<String>,
+    cluster: Option<String>,
+    tags: Option<Vec<String>>,
+}
+
+/// What the reference checks need to know of a grader, available as soon as
+/// its type is known (even when other parts of it are invalid).
+struct GraderShape {
+    kind: String,
+    /// The choice labels, when the grader is `choice` and they are strings.
+    choices: Option<Vec<String>>,
+}
+
+/// The known fields of one item, as found in its table.
+#[derive(Default)]
+struct Fields<'n> {
+    id: Option<&'n Entry>,
+    dimension: Option<&'n Entry>,
+    prompt: Option<&'n Entry>,
+    system: Option<&'n Entry>,
+    materials: Option<&'n Entry>,
+    materials_file: Option<&'n Entry>,
+    cluster: Option<&'n Entry>,
+    grader: Option<&'n Entry>,
+    references: Option<&'n Entry>,
+    tags: Option<&'n Entry>,
+}
+
+impl<'a> FileCheck<'a> {
+    pub fn new(file: &'a str, resolve: &'a Resolve<'a>) -> Self {
+        FileCheck {
+            file,
+            resolve,
+            errors: Vec::new(),
+            ids: Vec::new(),
+        }
+    }
+
+    pub fn err(&mut self, line: usize, message: impl Into<String>) {
+        self.errors.push(BankError {
+            file: self.file.to_string(),
+            line,
+            message: message.into(),
+        });
+    }
+
+    fn unknown_key(&mut self, entry: &Entry, place: &str, valid: &[&str]) {
+        let hint = match suggest(&entry.key, valid) {
+            Some(s) => format!("did you mean `{s}`? "),
+            None => String::new(),
+        };
+        self.err(
+            entry.line,
+            format!(
+                "unknown key `{}` in {place}; {hint}valid keys: {}",
+                entry.key,
+                valid.join(", ")
+            ),
+        );
+    }
+
+    /// Checks a TOML file's root table and returns its items with their lines.
+    pub fn toml_root(&mut self, root: &Node) -> Vec<(Item, usize)> {
+        let Value::Table(entries) = &root.value else {
+            return Vec::new();
+        };
+        let mut defaults = Defaults::default();
+        if let Some(e) = entries.iter().find(|e| e.key == "defaults") {
+            defaults = self.defaults(e);
+        }
+        let mut items = Vec::new();
+        for e in entries {
+            match e.key.as_str() {
+                "defaults" => {}
+                "items" => match &e.node.value {
+                    Value::Array(list) => {
+                        for node in list {
+                            match &node.value {
+                                Value::Table(fields) => {
+                                    if let Some(item) = self.item(fields, node.line, &defaults) {
+                                        items.push((item, node.line));
+                                    }
+                                }
+                                other => self.err(
+                                    node.line,
+                                    format!(
+                                        "an entry of `items` is {}, not a table; write each item as an `[[items]]` section",
+                                        other.kind()
+                                    ),
+                                ),
+                            }
+                        }
+                    }
+                    other => self.err(
+                        e.line,
+                        format!(
+                            "`items` is {}; write each item as an `[[items]]` section (an array of tables)",
+                            other.kind()
+                        ),
+                    ),
+                },
+                _ => self.unknown_key(e, "the file's top level", &["defaults", "items"]),
+            }
+        }
+        items
+    }
+
+    /// Checks one JSONL line (already parsed) and returns its item.
+    pub fn json_line(&mut self, value: &serde_json::Value, line: usize) -> Option<Item> {
+        let node = Node::from_json(value, line);
+        match &node.value {
+            Value::Table(fields) => self.item(fields, line, &Defaults::default()),
+            other => {
+                self.err(
+                    line,
+                    format!(
+                        "each line must be one JSON object (an item), found {}",
+                        other.kind()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn defaults(&mut self, entry: &Entry) -> Defaults {
+        let mut d = Defaults::default();
+        let Value::Table(entries) = &entry.node.value else {
+            self.err(
+                entry.line,
+                format!(
+                    "`defaults` is {}; write it as a `[defaults]` table",
+                    entry.node.value.kind()
+                ),
+            );
+            return d;
+        };
+        let mut materials = None;
+        let mut materials_file = None;
+        for e in entries.iter().filter(|e| e.node.value != Value::Null) {
+            match e.key.as_str() {
+                "dimension" => {
+                    d.dimension = match self.string(e).map(|s| self.dimension(&s, e.line)) {
+                        Some(Some(dim)) => Inherited::Set(dim),
+                        _ => Inherited::Broken,
+                    }
+                }
+                "system" => d.system = self.string(e),
+                "cluster" => d.cluster = self.string(e),
+                "tags" => d.tags = self.string_list(e),
+                "materials" => materials = Some(e),
+                "materials_file" => materials_file = Some(e),
+                _ => self.unknown_key(e, "[defaults]", DEFAULT_KEYS),
+            }
+        }
+        d.materials = self.materials(materials, materials_file, entry.line);
+        d
+    }
+
+    /// Resolves `materials` / `materials_file` set at one level (item or defaults).
+    fn materials(
+        &mut self,
+        inline: Option<&Entry>,
+        file: Option<&Entry>,
+        line: usize,
+    ) -> Inherited<String> {
+        match (inline, file) {
+            (None, None) => Inherited::Unset,
+            (Some(a), Some(b)) => {
+                self.err(
+                    a.line.max(b.line).max(line),
+                    "both `materials` and `materials_file` are set; keep one: inline text or a path to a file",
+                );
+                Inherited::Broken
+            }
+            (Some(e), None) => self.string(e).map_or(Inherited::Broken, Inherited::Set),
+            (None, Some(e)) => {
+                let Some(path) = self.string(e) else {
+                    return Inherited::Broken;
+                };
+                match (self.resolve)(&path) {
+                    Ok(text) => Inherited::Set(text),
+                    Err(message) => {
+                        self.err(e.line, message);
+                        Inherited::Broken
+                    }
+                }
+            }
+        }
+    }
+
+    fn dimension(&mut self, s: &str, line: usize) -> Option<Dimension> {
+        let found = s.parse::<Dimension>().ok();
+        if found.is_none() {
+            let valid: Vec<&str> = Dimension::ALL.iter().map(|d| d.id()).collect();
+            let hint = match suggest(s, &valid) {
+                Some(v) => format!("did you mean `{v}`? "),
+                None => String::new(),
+            };
+            self.err(
+                line,
+                format!(
+                    "unknown dimension `{s}`; {hint}use one of: {}",
+                    valid.join(", ")
+                ),
+            );
+        }
+        found
+    }
+
+    fn string(&mut self, e: &Entry) -> Option<String> {
+        match &e.node.value {
+            Value::String(s) => Some(s.clone()),
+            other => {
+                self.err(
+                    e.line,
+                    format!("`{}` must be a string, found {}", e.key, other.kind()),
+                );
+                None
+            }
+        }
+    }
+
+    /// An array of strings; each bad element is reported on its own line.
+    fn string_list(&mut self, e: &Entry) -> Option<Vec<String>> {
+        let Value::Array(list) = &e.node.value else {
+            self.err(
+                e.line,
+                format!(
+                    "`{}` must be an array of strings, found {}; write `{} = [\"…\"]`",
+                    e.key,
+                    e.node.value.kind(),
+                    e.key
+                ),
+            );
+            return None;
+        };
+        let mut out = Vec::with_capacity(list.len());
+        let mut ok = true;
+        for (i, n) in list.iter().enumerate() {
+            match &n.value {
+                Value::String(s) => out.push(s.clone()),
+                Value::Integer(_) | Value::Float(_) => {
+                    ok = false;
+                    self.err(
+                        n.line,
+                        format!(
+                            "`{}[{i}]` is a number; quote it (`\"{}\"`) — every entry must be a string",
+                            e.key,
+                            n.to_json()
+                        ),
+                    );
+                }
+                other => {
+                    ok = false;
+                    self.err(
+                        n.line,
+                        format!("`{}[{i}]` must be a string, found {}", e.key, other.kind()),
+                    );
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn item(&mut self, entries: &[Entry], line: usize, defaults: &Defaults) -> Option<Item> {
+        let errors_before = self.errors.len();
+        let mut f = Fields::default();
+        for e in entries.iter().filter(|e| e.node.value != Value::Null) {
+            let slot = match e.key.as_str() {
+                "id" => &mut f.id,
+                "dimension" => &mut f.dimension,
+                "prompt" => &mut f.prompt,
+                "system" => &mut f.system,
+                "materials" => &mut f.materials,
+                "materials_file" => &mut f.materials_file,
+                "cluster" => &mut f.cluster,
+                "grader" => &mut f.grader,
+                "references" => &mut f.references,
+                "tags" => &mut f.tags,
+                _ => {
+                    self.unknown_key(e, "item", ITEM_KEYS);
+                    continue;
+                }
+            };
+            *slot = Some(e);
+        }
+
+        let id = match f.id {
+            None => {
+                self.err(
+                    line,
+                    "item has no `id`; add a unique one such as `id = \"grounding-ledger-1\"`",
+                );
+                None
+            }
+            Some(e) => self.string(e).filter(|id| self.id_ok(id, e.line)),
+        };
+        if let Some(id) = &id {
+            self.ids.push((id.clone(), line));
+        }
+        let name = id
+            .as_deref()
+            .map_or(String::from("item"), |i| format!("item `{i}`"));
+
+        let dimension = match f.dimension {
+            Some(e) => self.string(e).and_then(|s| self.dimension(&s, e.line)),
+            None => match defaults.dimension {
+                Inherited::Set(d) => Some(d),
+                Inherited::Broken => None,
+                Inherited::Unset => {
+                    self.err(
+                        line,
+                        format!(
+                            "{name} has no `dimension`; set it here or in `[defaults]` (one of: {})",
+                            Dimension::ALL.map(|d| d.id()).join(", ")
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+
+        let prompt = match f.prompt {
+            None => {
+                self.err(
+                    line,
+                    format!("{name} has no `prompt`; add the question the model should answer"),
+                );
+                None
+            }
+            Some(e) => self.string(e).filter(|p| {
+                let ok = !p.trim().is_empty();
+                if !ok {
+                    self.err(
+                        e.line,
+                        "`prompt` is empty; write the question the model should answer",
+                    );
+                }
+                ok
+            }),
+        };
+
+        let system = match f.system {
+            Some(e) => self.string(e).map(Some),
+            None => Some(defaults.system.clone()),
+        };
+        let cluster = match f.cluster {
+            Some(e) => self.string(e).map(Some),
+            None => Some(defaults.cluster.clone()),
+        };
+        let tags = match f.tags {
+            Some(e) => self.string_list(e),
+            None => Some(defaults.tags.clone().unwrap_or_default()),
+        };
+        let references = match f.references {
+            Some(e) => self.string_list(e),
+            None => Some(Vec::new()),
+        };
+        let materials = match self.materials(f.materials, f.materials_file, line) {
+            Inherited::Unset => match &defaults.materials {
+                Inherited::Set(text) => Some(Some(text.clone())),
+                Inherited::Unset => Some(None),
+                Inherited::Broken => None,
+            },
+            Inherited::Set(text) => Some(Some(text)),
+            Inherited::Broken => None,
+        };
+
+        let (grader, shape) = match f.grader {
+            None => {
+                self.err(
+                    line,
+                    format!(
+                        "{name} has no `grader`; add e.g. `grader = {{ type = \"exact\" }}` (types: {})",
+                        GRADER_TYPES.join(", ")
+                    ),
+                );
+                (None, None)
+            }
+            Some(e) => self.grader(e),
+        };
+        // Checked whenever the grader's type is known, even if the grader has
+        // other problems, so that one round of fixes clears them all.
+        if let (Some(shape), Some(refs)) = (&shape, &references) {
+            self.references_fit(shape, refs, f.references.map_or(line, |e| e.line));
+        }
+
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        Some(Item {
+            id: id?,
+            dimension: dimension?,
+            prompt: prompt?,
+            system: system?,
+            materials: materials?,
+            cluster: cluster?,
+            grader: grader?,
+            references: references?,
+            tags: tags?,
+        })
+    }
+
+    fn id_ok(&mut self, id: &str, line: usize) -> bool {
+        if id.is_empty() {
+            self.err(line, "`id` is empty; give the item a unique id");
+            return false;
+        }
+        let bad: String = id
+            .chars()
+            .filter(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+            .collect();
+        if !bad.is_empty() {
+            self.err(
+                line,
+                format!(
+                    "id `{id}` contains {bad:?}; ids may use only letters, digits, `.`, `_` and `-` (they appear in URLs and file names)"
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// The grader, when it is valid, and its shape whenever its type is known.
+    fn grader(&mut self, entry: &Entry) -> (Option<GraderSpec>, Option<GraderShape>) {
+        let Value::Table(entries) = &entry.node.value else {
+            self.err(
+                entry.line,
+                format!(
+                    "`grader` is {}; write it as a table, e.g. `grader = {{ type = \"exact\" }}`",
+                    entry.node.value.kind()
+                ),
+            );
+            return (None, None);
+        };
+        let errors_before = self.errors.len();
+        let kind = match entries.iter().find(|e| e.key == "type") {
+            None => {
+                self.err(
+                    entry.line,
+                    format!(
+                        "`grader` has no `type`; set one of: {}",
+                        GRADER_TYPES.join(", ")
+                    ),
+                );
+                return (None, None);
+            }
+            Some(e) => {
+                let Some(kind) = self.string(e) else {
+                    return (None, None);
+                };
+                if !GRADER_TYPES.contains(&kind.as_str()) {
+                    let hint = match suggest(&kind, GRADER_TYPES) {
+                        Some(s) => format!("did you mean `{s}`? "),
+                        None => String::new(),
+                    };
+                    self.err(
+                        e.line,
+                        format!(
+                            "unknown grader type `{kind}`; {hint}use one of: {}",
+                            GRADER_TYPES.join(", ")
+                        ),
+                    );
+                    return (None, None);
+                }
+                kind
+            }
+        };
+        let choices = entries
+            .iter()
+            .find(|e| kind == "choice" && e.key == "choices")
+            .and_then(|e| match &e.node.value {
+                Value::Array(list) => list
+                    .iter()
+                    .map(|n| match &n.value {
+                        Value::String(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => None,
+            });
+        let shape = Some(GraderShape {
+            kind: kind.clone(),
+            choices,
+        });
+        let allowed = grader_keys(&kind);
+        let mut json = serde_json::Map::new();
+        json.insert("type".into(), kind.clone().into());
+        for e in entries
+            .iter()
+            .filter(|e| e.key != "type" && e.node.value != Value::Null)
+        {
+            if !allowed.contains(&e.key.as_str()) {
+                let place = format!("a `{kind}` grader");
+                self.unknown_key(e, &place, allowed);
+                continue;
+            }
+            if self.grader_field(e) {
+                json.insert(e.key.clone(), e.node.to_json());
+            }
+        }
+        let required = match kind.as_str() {
+            "regex" => Some("patterns"),
+            "json_fields" => Some("fields"),
+            "choice" => Some("choices"),
+            "ranking" => Some("order"),
+            _ => None,
+        };
+        if let Some(key) = required {
+            if !entries.iter().any(|e| e.key == key) {
+                self.err(
+                    entry.line,
+                    format!("a `{kind}` grader needs `{key}`; add `{key} = [ … ]`"),
+                );
+            }
+        }
+        if self.errors.len() > errors_before {
+            return (None, shape);
+        }
+        let spec = match serde_json::from_value::<GraderSpec>(serde_json::Value::Object(json)) {
+            Ok(spec) => Some(spec),
+            Err(e) => {
+                // The field checks above mirror GraderSpec; this is a backstop
+                // should the two ever drift apart.
+                self.err(
+                    entry.line,
+                    format!("the `{kind}` grader does not read: {e}"),
+                );
+                None
+            }
+        };
+        (spec, shape)
+    }
+
+    /// Checks one grader field's type and contents; true when it is usable.
+    fn grader_field(&mut self, e: &Entry) -> bool {
+        let before = self.errors.len();
+        match e.key.as_str() {
+            "case_sensitive" | "must_match" | "case_insensitive" => {
+                if !matches!(e.node.value, Value::Boolean(_)) {
+                    self.err(
+                        e.line,
+                        format!(
+                            "`{}` must be true or false, found {}",
+                            e.key,
+                            e.node.value.kind()
+                        ),
+                    );
+                }
+            }
+            "tolerance" | "relative" => {
+                let v = match e.node.value {
+                    Value::Integer(i) => Some(i as f64),
+                    Value::Float(f) => Some(f),
+                    _ => None,
+                };
+                match v {
+                    Some(v) if v.is_finite() && v >= 0.0 => {}
+                    Some(v) => self.err(
+                        e.line,
+                        format!("`{}` is {v}; it must be a finite number ≥ 0", e.key),
+                    ),
+                    None => self.err(
+                        e.line,
+                        format!(
+                            "`{}` must be a number, found {}",
+                            e.key,
+                            e.node.value.kind()
+                        ),
+                    ),
+                }
+            }
+            "pick" => self.one_of(e, &["last", "first", "only"]),
+            "rule" => self.one_of(e, &["pairwise", "exact_only", "position"]),
+            "patterns" => {
+                if let Some(patterns) = self.non_empty_list(e) {
+                    let Value::Array(nodes) = &e.node.value else {
+                        unreachable!("non_empty_list checked the array")
+                    };
+                    for (p, n) in patterns.iter().zip(nodes) {
+                        if let Err(err) = RegexBuilder::new(p).build() {
+                            self.err(
+                                n.line,
+                                format!(
+                                    "pattern {p:?} does not compile: {}; fix the regular expression (Rust `regex` syntax)",
+                                    regex_reason(&err)
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            "choices" | "order" => {
+                if let Some(labels) = self.non_empty_list(e) {
+                    let Value::Array(nodes) = &e.node.value else {
+                        unreachable!("non_empty_list checked the array")
+                    };
+                    let mut seen = HashSet::new();
+                    for (label, n) in labels.iter().zip(nodes) {
+                        if label.trim().is_empty() {
+                            self.err(n.line, format!("`{}` has an empty label", e.key));
+                        } else if !seen.insert(label.as_str()) {
+                            self.err(
+                                n.line,
+                                format!(
+                                    "label {label:?} appears twice in `{}`; labels must be unique",
+                                    e.key
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            "fields" => self.json_fields(e),
+            _ => unreachable!("grader_keys lists only the keys handled here"),
+        }
+        self.errors.len() == before
+    }
+
+    fn one_of(&mut self, e: &Entry, valid: &[&str]) {
+        match &e.node.value {
+            Value::String(s) if valid.contains(&s.as_str()) => {}
+            other => {
+                let found = match other {
+                    Value::String(s) => format!("`{s}`"),
+                    v => v.kind().to_string(),
+                };
+                self.err(
+                    e.line,
+                    format!("`{}` is {found}; use one of: {}", e.key, valid.join(", ")),
+                );
+            }
+        }
+    }
+
+    fn non_empty_list(&mut self, e: &Entry) -> Option<Vec<String>> {
+        let list = self.string_list(e)?;
+        if list.is_empty() {
+            self.err(
+                e.line,
+                format!(
+                    "`{}` is empty; a grader with nothing to check would score every answer 0",
+                    e.key
+                ),
+            );
+            return None;
+        }
+        Some(list)
+    }
+
+    fn json_fields(&mut self, e: &Entry) {
+        let Value::Array(list) = &e.node.value else {
+            self.err(
+                e.line,
+                format!(
+                    "`fields` must be an array of tables like `{{ path = \"a.b\", equals = 1 }}`, found {}",
+                    e.node.value.kind()
+                ),
+            );
+            return;
+        };
+        if list.is_empty() {
+            self.err(
+                e.line,
+                "`fields` is empty; list at least one `{ path = \"…\" }` to check",
+            );
+        }
+        for (i, n) in list.iter().enumerate() {
+            let Value::Table(entries) = &n.value else {
+                self.err(
+                    n.line,
+                    format!(
+                        "`fields[{i}]` must be a table like `{{ path = \"a.b\", equals = 1 }}`, found {}",
+                        n.value.kind()
+                    ),
+                );
+                continue;
+            };
+            let mut has_path = false;
+            for f in entries {
+                match f.key.as_str() {
+                    "path" => {
+                        has_path = true;
+                        match &f.node.value {
+                            Value::String(p) if !p.is_empty() && !p.split('.').any(str::is_empty) => {}
+                            Value::String(p) => self.err(
+                                f.line,
+                                format!("`fields[{i}].path` {p:?} is not a dot-separated path like `a.b.0`"),
+                            ),
+                            other => self.err(
+                                f.line,
+                                format!("`fields[{i}].path` must be a string, found {}", other.kind()),
+                            ),
+                        }
+                    }
+                    "equals" => {}
+                    _ => {
+                        let place = format!("`fields[{i}]`");
+                        self.unknown_key(f, &place, &["path", "equals"]);
+                    }
+                }
+            }
+            if !has_path {
+                self.err(
+                    n.line,
+                    format!("`fields[{i}]` has no `path`; add `path = \"key\"`"),
+                );
+            }
+        }
+    }
+
+    /// The references a grader needs: present, numeric, or one of the choices.
+    fn references_fit(&mut self, shape: &GraderShape, refs: &[String], line: usize) {
+        let needs = match shape.kind.as_str() {
+            "exact" => "the accepted answer(s)",
+            "numeric" => "the expected number",
+            "choice" => "the correct label",
+            _ => return,
+        };
+        let Some(first) = refs.first() else {
+            self.err(
+                line,
+                format!(
+                    "a `{}` grader needs at least one reference; add `references = [\"…\"]` with {needs}",
+                    shape.kind
+                ),
+            );
+            return;
+        };
+        let problem = match (shape.kind.as_str(), &shape.choices) {
+            ("numeric", _) if !first.trim().parse::<f64>().is_ok_and(f64::is_finite) => format!(
+                "the first reference {first:?} is not a number; a `numeric` grader compares against it, so write it plainly, e.g. \"1250\" or \"0.75\""
+            ),
+            ("choice", Some(choices)) if !choices.contains(first) => format!(
+                "the first reference {first:?} is not one of the choices [{}]; make it the correct label exactly as listed",
+                choices.join(", ")
+            ),
+            _ => return,
+        };
+        self.err(line, problem);
+    }
+}
+
+/// The one-line reason of a regex error (its Display spans several lines).
+fn regex_reason(err: &regex::Error) -> String {
+    let text = err.to_string();
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .map_or_else(
+            || text.split_whitespace().collect::<Vec<_>>().join(" "),
+            str::to_string,
+        )
+}
+
+/// The closest valid word to a likely typo, if any is close enough: a few
+/// edits away, or a word the typo abbreviates (`code_exec`).
+fn suggest<'v>(word: &str, valid: &[&'v str]) -> Option<&'v str> {
+    let limit = (word.chars().count() / 3).clamp(1, 3);
+    let close = valid
+        .iter()
+        .map(|v| (edit_distance(word, v), *v))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, v)| v);
+    close.or_else(|| {
+        let mut longer = valid
+            .iter()
+            .filter(|v| word.len() >= 3 && v.starts_with(word));
+        match (longer.next(), longer.next()) {
+            (Some(only), None) => Some(*only),
+            _ => None,
+        }
+    })
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != *cb))
+                .min(above + 1)
+                .min(row[j] + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_get_suggestions_and_strangers_do_not() {
+        assert_eq!(suggest("promt", ITEM_KEYS), Some("prompt"));
+        assert_eq!(suggest("refrences", ITEM_KEYS), Some("references"));
+        assert_eq!(suggest("jsonfields", GRADER_TYPES), Some("json_fields"));
+        assert_eq!(suggest("zzz", ITEM_KEYS), None);
+        let dims = ["code_execution", "grounding"];
+        assert_eq!(suggest("code_exec", &dims), Some("code_execution"));
+        // An abbreviation shared by several words suggests none of them.
+        assert_eq!(suggest("mat", &["materials", "materials_file"]), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    #[test]
+    fn regex_errors_shrink_to_one_line() {
+        // Built at run time so the linter does not flag the deliberate error.
+        let pattern = String::from("(abc");
+        let err = RegexBuilder::new(&pattern).build().unwrap_err();
+        let reason = regex_reason(&err);
+        assert!(!reason.contains('\n'));
+        assert!(reason.contains("unclosed group"), "{reason}");
+    }
+}
