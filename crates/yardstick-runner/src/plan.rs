@@ -56,6 +56,10 @@ pub async fn create_run(
     }
     let items: Vec<_> = drawn.iter().map(|b| b.item.clone()).collect();
     store.upsert_items(&items).await?;
+    for m in models {
+        let spec = serde_json::to_string(m).expect("model specs always serialize");
+        store.upsert_model(&m.name, m.provider.id(), &spec).await?;
+    }
     let config = RunConfig {
         models: models.to_vec(),
         per_dimension: options.per_dimension,

@@ -549,7 +549,7 @@ fn csv_field(field: &str) -> String {
 fn models_list(ctx: &Ctx, json: bool) -> Result<ExitCode> {
     let configured = &ctx.config.models;
     #[cfg(feature = "local")]
-    let cached = yardstick_local::cache::list(&yardstick_local::cache::cache_dir());
+    let cached = yardstick_local::list(&yardstick_local::default_cache_dir());
     #[cfg(not(feature = "local"))]
     let cached: Vec<()> = Vec::new();
     if json {
@@ -596,7 +596,7 @@ fn models_list(ctx: &Ctx, json: bool) -> Result<ExitCode> {
     {
         println!(
             "\nlocal model cache ({}):",
-            yardstick_local::cache::cache_dir().display()
+            yardstick_local::default_cache_dir().display()
         );
         if cached.is_empty() {
             println!(
@@ -619,8 +619,8 @@ fn models_list(ctx: &Ctx, json: bool) -> Result<ExitCode> {
 
 #[cfg(feature = "local")]
 fn models_pull(name: &str) -> Result<ExitCode> {
-    let cache = yardstick_local::cache::cache_dir();
-    let pulled = yardstick_local::cache::pull(name, &cache)?;
+    let cache = yardstick_local::default_cache_dir();
+    let pulled = yardstick_local::pull(name, &cache)?;
     println!(
         "{} → {} (sha256 {}, {} bytes)",
         pulled.name,

@@ -30,7 +30,7 @@ fn provider_for(spec: &ModelSpec) -> Result<Arc<dyn Provider>> {
 
 #[cfg(feature = "local")]
 fn local(spec: &ModelSpec) -> Result<Arc<dyn Provider>> {
-    let cache = yardstick_local::cache::cache_dir();
+    let cache = yardstick_local::default_cache_dir();
     let provider = yardstick_local::LocalProvider::load(&spec.model, &cache, Default::default())?;
     Ok(Arc::new(provider))
 }
