@@ -210,10 +210,12 @@ async fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
 
 async fn resume(ctx: &Ctx, run_id: i64, json: bool) -> Result<ExitCode> {
     let store = ctx.store().await?;
-    let run = store
-        .get_run(run_id)
-        .await?
-        .with_context(|| format!("Run #{run_id} does not exist"))?;
+    let run = store.get_run(run_id).await?.with_context(|| {
+        format!(
+            "Run #{run_id} does not exist in {}; `yardstick show runs` lists the stored runs",
+            store.location()
+        )
+    })?;
     let specs = ctx
         .config
         .select_models(Some(&run.models))
@@ -293,10 +295,12 @@ async fn show(ctx: &Ctx, what: ShowCommand) -> Result<ExitCode> {
             }
         }
         ShowCommand::Run { run, json } => {
-            let row = store
-                .get_run(run)
-                .await?
-                .with_context(|| format!("Run #{run} does not exist"))?;
+            let row = store.get_run(run).await?.with_context(|| {
+                format!(
+                    "Run #{run} does not exist in {}; `yardstick show runs` lists the stored runs",
+                    store.location()
+                )
+            })?;
             let items = store.run_items(run).await?;
             let attempts = store.attempts_for_run(run).await?;
             if json {
@@ -456,10 +460,12 @@ async fn export(
     out: Option<PathBuf>,
 ) -> Result<ExitCode> {
     let store = ctx.store().await?;
-    store
-        .get_run(run)
-        .await?
-        .with_context(|| format!("Run #{run} does not exist"))?;
+    store.get_run(run).await?.with_context(|| {
+        format!(
+            "Run #{run} does not exist in {}; `yardstick show runs` lists the stored runs",
+            store.location()
+        )
+    })?;
     let dimensions: std::collections::HashMap<String, String> = store
         .run_items(run)
         .await?
