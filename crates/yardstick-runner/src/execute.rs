@@ -137,6 +137,9 @@ pub async fn execute(
         items.push((ri.version, Arc::new(item)));
     }
 
+    if items.is_empty() {
+        return Err(RunError::EmptyRun(run_id));
+    }
     let done = store.done_keys(run_id).await?;
     let mut work = Vec::new();
     let mut skipped_done = 0;

@@ -36,6 +36,8 @@ pub enum RunError {
     BadRunConfig { run: i64, message: String },
     #[error("the draw is empty: the bank has no items for the requested dimensions")]
     EmptyDraw,
+    #[error("run #{0} has no drawn items (it was interrupted while being created); start a new run with `yardstick run`")]
+    EmptyRun(i64),
     #[error("the storage writer stopped unexpectedly: {0}")]
     Writer(String),
 }

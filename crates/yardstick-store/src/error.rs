@@ -56,6 +56,10 @@ pub enum StoreError {
     /// The row an operation refers to does not exist.
     #[error("{what} not found")]
     NotFound { what: String },
+
+    /// A reading command was pointed at a SQLite file that does not exist.
+    #[error("no database at {path} — `yardstick run` creates one; or point --db / database in yardstick.toml at an existing one")]
+    NoDatabase { path: std::path::PathBuf },
 }
 
 /// Shorthand used by every query: wraps a sqlx error with the operation's name.

@@ -88,6 +88,18 @@ impl Store {
         })
     }
 
+    /// Like [`Store::open`], but a SQLite file that does not exist is an
+    /// error instead of a new empty database: commands that only read
+    /// (`board`, `show`, `resume`, …) must not leave empty files behind.
+    pub async fn open_existing(url: &str) -> Result<Store> {
+        if let open::Target::Sqlite { path: Some(path), .. } = open::parse_target(url)? {
+            if !path.exists() {
+                return Err(StoreError::NoDatabase { path });
+            }
+        }
+        Store::open(url).await
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

@@ -25,9 +25,16 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// The store for a command that creates runs (a missing SQLite file is created).
     async fn store(&self) -> Result<Store> {
         let url = self.config.database_url(self.db.as_deref());
         Ok(Store::open(&url).await?)
+    }
+
+    /// The store for a command that reads or continues existing runs.
+    async fn existing_store(&self) -> Result<Store> {
+        let url = self.config.database_url(self.db.as_deref());
+        Ok(Store::open_existing(&url).await?)
     }
 }
 
@@ -209,7 +216,7 @@ async fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
 }
 
 async fn resume(ctx: &Ctx, run_id: i64, json: bool) -> Result<ExitCode> {
-    let store = ctx.store().await?;
+    let store = ctx.existing_store().await?;
     let run = store.get_run(run_id).await?.with_context(|| {
         format!(
             "Run #{run_id} does not exist in {}; `yardstick show runs` lists the stored runs",
@@ -230,7 +237,7 @@ async fn resume(ctx: &Ctx, run_id: i64, json: bool) -> Result<ExitCode> {
 }
 
 async fn regrade_run(ctx: &Ctx, run_id: i64, json: bool) -> Result<ExitCode> {
-    let store = ctx.store().await?;
+    let store = ctx.existing_store().await?;
     let progress = Progress::new();
     let (graded, failed) =
         regrade(&store, run_id, &Graders::new(), &|e| progress.on_event(e)).await?;
@@ -249,7 +256,7 @@ async fn latest_run(store: &Store) -> Result<i64> {
 }
 
 async fn board(ctx: &Ctx, run: Option<i64>, json: bool) -> Result<ExitCode> {
-    let store = ctx.store().await?;
+    let store = ctx.existing_store().await?;
     let run_id = match run {
         Some(r) => r,
         None => latest_run(&store).await?,
@@ -264,7 +271,7 @@ async fn board(ctx: &Ctx, run: Option<i64>, json: bool) -> Result<ExitCode> {
 }
 
 async fn show(ctx: &Ctx, what: ShowCommand) -> Result<ExitCode> {
-    let store = ctx.store().await?;
+    let store = ctx.existing_store().await?;
     match what {
         ShowCommand::Runs { limit, json } => {
             let runs = store.list_runs(limit).await?;
@@ -459,7 +466,7 @@ async fn export(
     format: ExportFormat,
     out: Option<PathBuf>,
 ) -> Result<ExitCode> {
-    let store = ctx.store().await?;
+    let store = ctx.existing_store().await?;
     store.get_run(run).await?.with_context(|| {
         format!(
             "Run #{run} does not exist in {}; `yardstick show runs` lists the stored runs",

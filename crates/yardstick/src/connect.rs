@@ -1,7 +1,9 @@
 //! Turning configured models into providers, before any run is created, so a
 //! missing key or model file stops the command with nothing stored.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+#[cfg(feature = "local")]
+use anyhow::Context;
 use std::sync::Arc;
 use yardstick_core::{ModelSpec, ProviderKind};
 use yardstick_providers::Provider;
@@ -11,11 +13,9 @@ pub fn connect(specs: &[ModelSpec]) -> Result<Vec<Model>> {
     specs
         .iter()
         .map(|spec| {
-            let provider = provider_for(spec)
-                .with_context(|| format!("cannot set up model `{}`", spec.name))?;
             Ok(Model {
                 spec: spec.clone(),
-                provider,
+                provider: provider_for(spec)?,
             })
         })
         .collect()
@@ -31,7 +31,8 @@ fn provider_for(spec: &ModelSpec) -> Result<Arc<dyn Provider>> {
 #[cfg(feature = "local")]
 fn local(spec: &ModelSpec) -> Result<Arc<dyn Provider>> {
     let cache = yardstick_local::default_cache_dir();
-    let provider = yardstick_local::LocalProvider::load(&spec.model, &cache, Default::default())?;
+    let provider = yardstick_local::LocalProvider::load(&spec.model, &cache, Default::default())
+        .with_context(|| format!("cannot load the local model of `{}`", spec.name))?;
     Ok(Arc::new(provider))
 }
 

@@ -154,7 +154,7 @@ mod tests {
             1,
         );
         let lines: Vec<&str> = t.lines().collect();
-        assert_eq!(lines[0], "a    num");
+        assert_eq!(lines[0], "a      num");
         assert_eq!(lines[2], "xyz    1.5");
         assert_eq!(lines[3], "q    10.25");
     }
