@@ -1,0 +1,48 @@
+//! The sandbox runs ordinary programs faithfully and reports its isolation.
+
+mod common;
+
+use common::{py_job, sandbox};
+use yardstick_sandbox::Outcome;
+
+#[tokio::test]
+async fn runs_python_and_reports_isolation() {
+    let sb = sandbox();
+    let mut job = py_job(
+        "import os, sys\n\
+         print('hello', sys.stdin.read().strip())\n\
+         print(sorted(os.environ))\n\
+         print(os.getcwd() == os.environ['HOME'])\n\
+         print(open('data.txt').read())\n\
+         open('out.txt', 'w').write('ok')\n\
+         print('pid', os.getpid())\n\
+         sys.exit(7)\n",
+    );
+    job.files.push(("data.txt".into(), b"payload".to_vec()));
+    job.stdin = b"world\n".to_vec();
+    let exec = sb.run(&job).await.unwrap();
+    eprintln!("{exec:#?}");
+    assert_eq!(exec.outcome, Outcome::Exited { code: 7 });
+    let out = &exec.stdout.tail;
+    assert!(out.contains("hello world"), "{out}");
+    assert!(out.contains("['HOME', 'LANG', 'LC_ALL', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'PYTHONHASHSEED', 'PYTHONUNBUFFERED', 'TMPDIR']"), "{out}");
+    assert!(out.contains("True\npayload"), "{out}");
+    assert!(exec.isolation.is_confined(), "{}", exec.isolation);
+    eprintln!("isolation: {}", exec.isolation);
+}
+
+#[tokio::test]
+async fn stderr_and_signals_are_reported() {
+    let exec = sandbox()
+        .run(&py_job("import os, sys, signal\nsys.stderr.write('boom\\n')\nsys.stderr.flush()\nos.kill(os.getpid(), signal.SIGSEGV)\n"))
+        .await
+        .unwrap();
+    assert_eq!(
+        exec.outcome,
+        Outcome::Signaled {
+            signal: libc::SIGSEGV
+        },
+        "{exec:#?}"
+    );
+    assert_eq!(exec.stderr.tail, "boom\n");
+}
