@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::isolation::{IsolationLevel, MissingLayer};
 use crate::probe::{probe, Capabilities};
-use crate::spec::{Limits, ShimExit, ShimReport, ShimSpec, REPORT_FD};
+use crate::spec::{Limits, ShimExit, ShimReport, ShimSpec, REPORT_FD, SPEC_FD, SPEC_FD_ARG};
 
 /// How to start the shim and where jobs live.
 #[derive(Debug, Clone)]
@@ -304,9 +304,10 @@ impl Sandbox {
         let spec = serde_json::to_string(&self.spec(job, dir, cgroup))
             .map_err(|e| SandboxError::Setup(e.to_string()))?;
         let (report_r, report_w) = pipe().map_err(io("creating the report pipe"))?;
+        let spec_fd = memfd_with(spec.as_bytes()).map_err(io("passing the job spec"))?;
         let mut cmd = std::process::Command::new(&self.config.shim_program);
         cmd.args(&self.config.shim_args)
-            .arg(spec)
+            .arg(SPEC_FD_ARG)
             .env_clear()
             .current_dir(dir)
             .stdin(if job.stdin.is_empty() {
@@ -317,10 +318,14 @@ impl Sandbox {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let wfd = report_w.as_raw_fd();
+        let sfd = spec_fd.as_raw_fd();
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
-                if libc::dup2(wfd, REPORT_FD) < 0 || libc::setsid() < 0 {
+                if libc::dup2(wfd, REPORT_FD) < 0
+                    || libc::dup2(sfd, SPEC_FD) < 0
+                    || libc::setsid() < 0
+                {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
@@ -334,6 +339,7 @@ impl Sandbox {
             self.config.shim_program.display()
         )))?;
         drop(report_w);
+        drop(spec_fd);
         let pgid = child.id().map(|p| p as libc::pid_t);
         let kill_all = || {
             if let Some(pgid) = pgid {
@@ -469,6 +475,8 @@ const SYSTEM_READ_PATHS: &[&str] = &[
     "/etc/passwd",
     "/etc/group",
     "/etc/alternatives",
+    // Node's bundled OpenSSL refuses to start without its configuration.
+    "/etc/ssl/openssl.cnf",
     "/dev/urandom",
     "/dev/random",
     "/dev/zero",
@@ -483,6 +491,22 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
         }
         Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])))
     }
+}
+
+/// An anonymous in-memory file holding `data`, positioned at its start
+/// (close-on-exec; the child gets its own copy through `dup2`).
+fn memfd_with(data: &[u8]) -> std::io::Result<OwnedFd> {
+    use std::io::{Seek, Write};
+    // SAFETY: memfd_create with a valid name; we own the returned descriptor.
+    let fd = unsafe { libc::memfd_create(c"yardstick-job-spec".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh descriptor we own.
+    let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    file.write_all(data)?;
+    file.rewind()?;
+    Ok(OwnedFd::from(file))
 }
 
 /// SIGKILL every process in the job's cgroup (covers processes that left

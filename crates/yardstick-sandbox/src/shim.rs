@@ -36,18 +36,30 @@ use seccompiler::{
 };
 
 use crate::probe::cstring;
-use crate::spec::{ShimExit, ShimReport, ShimSpec, REPORT_FD};
+use crate::spec::{ShimExit, ShimReport, ShimSpec, REPORT_FD, SPEC_FD, SPEC_FD_ARG};
 
-/// Entry point of `yardstick sandbox-shim <spec-json>`: `args` are the
-/// arguments after the subcommand name; the first is the JSON job spec.
+/// Entry point of `yardstick sandbox-shim`: `args` are the arguments after
+/// the subcommand name. The parent passes `--spec-fd` and the JSON job spec
+/// in a memfd on fd 4, so that the spec does not show in the command line of
+/// the namespace's init (which the job can read in its `/proc/1/cmdline`);
+/// a literal JSON argument is accepted for manual runs.
 /// Writes its report on fd 3 and exits (status 0 when the interpreter ran,
 /// 1 when the sandbox could not be set up).
 pub fn shim_main<I: IntoIterator<Item = String>>(args: I) -> ! {
-    let report = match args.into_iter().next() {
-        None => ShimReport::SetupFailed {
-            message: "usage: sandbox-shim <job spec JSON>".into(),
-        },
-        Some(json) => match serde_json::from_str::<ShimSpec>(&json) {
+    let spec_text = match args.into_iter().next() {
+        Some(arg) if arg == SPEC_FD_ARG => {
+            let text = read_to_end(SPEC_FD);
+            close(SPEC_FD);
+            Ok(text)
+        }
+        Some(arg) if arg.starts_with('{') => Ok(arg.into_bytes()),
+        _ => Err(format!(
+            "usage: sandbox-shim ({SPEC_FD_ARG} | <job spec JSON>)"
+        )),
+    };
+    let report = match spec_text {
+        Err(message) => ShimReport::SetupFailed { message },
+        Ok(text) => match serde_json::from_slice::<ShimSpec>(&text) {
             Ok(spec) => run(&spec).unwrap_or_else(|message| ShimReport::SetupFailed { message }),
             Err(e) => ShimReport::SetupFailed {
                 message: format!("invalid job spec: {e}"),

@@ -85,3 +85,9 @@ pub(crate) enum ShimReport {
 
 /// The file descriptor on which the shim writes its [`ShimReport`].
 pub(crate) const REPORT_FD: i32 = 3;
+
+/// The file descriptor from which the shim reads its [`ShimSpec`] (a memfd).
+pub(crate) const SPEC_FD: i32 = 4;
+
+/// The shim argument announcing that the spec is on [`SPEC_FD`].
+pub(crate) const SPEC_FD_ARG: &str = "--spec-fd";
