@@ -13,5 +13,8 @@ pub mod scoring;
 pub use chat::{ChatRequest, ChatResponse, ErrorClass, Message, ProviderError, Role, Usage};
 pub use dimension::Dimension;
 pub use grade::{Check, Grade};
-pub use item::{GraderSpec, Item, JsonFieldCheck, NumberPick, RankingRule};
+pub use item::{
+    numbered_paragraphs, Fabrication, FactRule, GraderSpec, GroundingWeights, Item, JsonFieldCheck,
+    KeywordRule, NumberPick, NumberRule, RankingRule, RegexRule, TableRule,
+};
 pub use model::{ModelSpec, ProviderKind};

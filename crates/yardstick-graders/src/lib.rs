@@ -6,14 +6,26 @@
 //! with the current graders. Graders that need I/O (a sandbox, a judge model)
 //! implement the same async trait and report their own failures as
 //! [`GradeError`] — an infrastructure failure is never a zero for the model.
+//!
+//! Rule graders: `exact`, `regex`, `numeric`, `json_fields`, `choice`,
+//! `ranking` (in `rules`), and the checklist graders `grounding` (answer
+//! inside the material), `integrity` (canary probes) and `format`
+//! (structured-output compliance), whose rules are documented in their
+//! modules.
 
+mod common;
 mod extract;
+mod format;
+mod grounding;
+mod integrity;
 mod rules;
 
 use async_trait::async_trait;
 use yardstick_core::{Grade, GraderSpec, Item};
 
 pub use extract::{find_json, numbers_in, strip_code_fence};
+pub use grounding::GROUNDING_DECLINES;
+pub use integrity::INTEGRITY_DECLINES;
 
 /// A grader could not produce a verdict (as opposed to the answer being wrong).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -41,6 +53,8 @@ impl Graders {
         Self::default()
     }
 
+    /// Every grader today is a pure rule grader; the match stays exhaustive
+    /// so a new spec variant has to say which grader serves it.
     fn grader_for(&self, spec: &GraderSpec) -> &dyn Grader {
         match spec {
             GraderSpec::Exact { .. }
@@ -48,7 +62,10 @@ impl Graders {
             | GraderSpec::Numeric { .. }
             | GraderSpec::JsonFields { .. }
             | GraderSpec::Choice { .. }
-            | GraderSpec::Ranking { .. } => &self.rules,
+            | GraderSpec::Ranking { .. }
+            | GraderSpec::Grounding { .. }
+            | GraderSpec::Integrity { .. }
+            | GraderSpec::Format { .. } => &self.rules,
         }
     }
 

@@ -11,6 +11,9 @@ pub(crate) struct RuleGrader;
 
 pub(crate) fn version(spec: &GraderSpec) -> &'static str {
     match spec {
+        GraderSpec::Grounding { .. } => crate::grounding::VERSION,
+        GraderSpec::Integrity { .. } => crate::integrity::VERSION,
+        GraderSpec::Format { .. } => crate::format::VERSION,
         GraderSpec::Exact { .. } => "1",
         GraderSpec::Regex { .. } => "1",
         GraderSpec::Numeric { .. } => "1",
@@ -59,6 +62,9 @@ impl Grader for RuleGrader {
                 choice(answer, choices, reference)
             }
             GraderSpec::Ranking { order, rule } => ranking(answer, order, *rule),
+            GraderSpec::Grounding { .. } => crate::grounding::grade(item, answer).map_err(fail)?,
+            GraderSpec::Integrity { .. } => crate::integrity::grade(item, answer).map_err(fail)?,
+            GraderSpec::Format { .. } => crate::format::grade(item, answer).map_err(fail)?,
         };
         Ok(Grade::from_checks(
             spec.grader_id(),
@@ -178,7 +184,7 @@ fn lookup<'a>(value: &'a serde_json::Value, path: &str) -> Option<&'a serde_json
 }
 
 /// JSON equality where numbers compare by value (1 equals 1.0).
-fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+pub(crate) fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     use serde_json::Value::*;
     match (a, b) {
         (Number(x), Number(y)) => x.as_f64() == y.as_f64(),
