@@ -28,6 +28,12 @@ pub struct IsolationLevel {
     pub cgroup_pids: bool,
     /// All capabilities were dropped and `no_new_privs` was set.
     pub capabilities_dropped: bool,
+    /// The job ran in a child forked by a warm worker: namespaces and the
+    /// cgroup are per worker (shared, one job at a time, every process but
+    /// the worker killed after each job); Landlock (to the job's own
+    /// directory), seccomp and rlimits are applied per job.
+    #[serde(default)]
+    pub warm_worker: bool,
 }
 
 /// A layer that a confined execution requires but the host cannot provide.
@@ -95,6 +101,9 @@ impl IsolationLevel {
         }
         if self.capabilities_dropped {
             parts.push("nocaps".into());
+        }
+        if self.warm_worker {
+            parts.push("warm".into());
         }
         if parts.is_empty() {
             "unconfined".into()

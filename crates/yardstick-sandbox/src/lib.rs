@@ -27,6 +27,9 @@
 //! support is detected once ([`probe`]) and every [`Execution`] carries the
 //! [`IsolationLevel`] actually applied. When a required layer is missing the
 //! sandbox refuses to run unless the caller explicitly allows unconfined runs.
+//!
+//! For throughput, [`WarmPython`] keeps one sandboxed interpreter per worker
+//! that forks a child per job (each child confines itself further).
 
 mod isolation;
 mod probe;
@@ -34,6 +37,7 @@ mod python;
 mod sandbox;
 mod shim;
 mod spec;
+mod warm;
 
 pub use isolation::{IsolationLevel, MissingLayer};
 pub use probe::{probe, Capabilities, CgroupPids};
@@ -41,3 +45,4 @@ pub use python::{Interpreter, PythonRunner, PythonTestReport, TestCase, TestVerd
 pub use sandbox::{Execution, Job, Outcome, OutputTail, Sandbox, SandboxConfig, SandboxError};
 pub use shim::shim_main;
 pub use spec::Limits;
+pub use warm::WarmPython;

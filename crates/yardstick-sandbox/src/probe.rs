@@ -77,6 +77,7 @@ impl Capabilities {
             rlimits: true,
             cgroup_pids: self.cgroup_pids.is_some(),
             capabilities_dropped: true,
+            warm_worker: false,
         }
     }
 }

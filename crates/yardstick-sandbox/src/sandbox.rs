@@ -202,6 +202,26 @@ impl Sandbox {
                 "argv[0] must be an absolute interpreter path".into(),
             ));
         }
+        let (workdir, dir) = self.prepare_workdir(&job.files)?;
+        let cgroup = if self.plan.cgroup_pids {
+            self.create_cgroup(&job.limits)?
+        } else {
+            None
+        };
+        let result = self.run_in(job, &dir, cgroup.as_deref()).await;
+        if let Some(cg) = &cgroup {
+            remove_cgroup(cg).await;
+        }
+        drop(workdir);
+        result
+    }
+
+    /// A fresh working directory under `work_root` holding `files`; returns
+    /// the guard (removes it on drop) and its canonical path.
+    pub(crate) fn prepare_workdir(
+        &self,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<(tempfile::TempDir, PathBuf), SandboxError> {
         let workdir = tempfile::Builder::new()
             .prefix("yardstick-job-")
             .tempdir_in(&self.config.work_root)
@@ -214,7 +234,7 @@ impl Sandbox {
             .path()
             .canonicalize()
             .map_err(io("resolving the working directory"))?;
-        for (name, content) in &job.files {
+        for (name, content) in files {
             let rel = Path::new(name);
             if rel.is_absolute()
                 || rel
@@ -232,20 +252,10 @@ impl Sandbox {
             }
             std::fs::write(&path, content).map_err(io(format!("writing {}", path.display())))?;
         }
-        let cgroup = if self.plan.cgroup_pids {
-            self.create_cgroup(&job.limits)?
-        } else {
-            None
-        };
-        let result = self.run_in(job, &dir, cgroup.as_deref()).await;
-        if let Some(cg) = &cgroup {
-            remove_cgroup(cg).await;
-        }
-        drop(workdir);
-        result
+        Ok((workdir, dir))
     }
 
-    fn create_cgroup(&self, limits: &Limits) -> Result<Option<PathBuf>, SandboxError> {
+    pub(crate) fn create_cgroup(&self, limits: &Limits) -> Result<Option<PathBuf>, SandboxError> {
         let Some(cg) = &self.capabilities.cgroup_pids else {
             return Ok(None);
         };
@@ -261,7 +271,7 @@ impl Sandbox {
         Ok(Some(dir))
     }
 
-    fn spec(&self, job: &Job, dir: &Path, cgroup: Option<&Path>) -> ShimSpec {
+    pub(crate) fn spec(&self, job: &Job, dir: &Path, cgroup: Option<&Path>) -> ShimSpec {
         let dirs = dir.to_string_lossy().into_owned();
         let mut env: Vec<(String, String)> = vec![
             ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
@@ -292,17 +302,19 @@ impl Sandbox {
             rw_files: vec!["/dev/null".into()],
             layers: self.plan.clone(),
             cgroup: cgroup.map(Path::to_path_buf),
+            warm_server: false,
         }
     }
 
-    async fn run_in(
+    /// Start the shim on `spec` (passed on a memfd), in its own session,
+    /// with the report pipe on fd 3 and stdout/stderr piped.
+    pub(crate) fn spawn_shim(
         &self,
-        job: &Job,
+        spec: &ShimSpec,
         dir: &Path,
-        cgroup: Option<&Path>,
-    ) -> Result<Execution, SandboxError> {
-        let spec = serde_json::to_string(&self.spec(job, dir, cgroup))
-            .map_err(|e| SandboxError::Setup(e.to_string()))?;
+        stdin: Stdio,
+    ) -> Result<(tokio::process::Child, OwnedFd), SandboxError> {
+        let spec = serde_json::to_string(spec).map_err(|e| SandboxError::Setup(e.to_string()))?;
         let (report_r, report_w) = pipe().map_err(io("creating the report pipe"))?;
         let spec_fd = memfd_with(spec.as_bytes()).map_err(io("passing the job spec"))?;
         let mut cmd = std::process::Command::new(&self.config.shim_program);
@@ -310,11 +322,7 @@ impl Sandbox {
             .arg(SPEC_FD_ARG)
             .env_clear()
             .current_dir(dir)
-            .stdin(if job.stdin.is_empty() {
-                Stdio::null()
-            } else {
-                Stdio::piped()
-            })
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let wfd = report_w.as_raw_fd();
@@ -333,13 +341,29 @@ impl Sandbox {
         }
         let mut cmd = tokio::process::Command::from(cmd);
         cmd.kill_on_drop(true);
-        let started = Instant::now();
-        let mut child = cmd.spawn().map_err(io(format!(
+        let child = cmd.spawn().map_err(io(format!(
             "starting the sandbox shim {}",
             self.config.shim_program.display()
         )))?;
         drop(report_w);
         drop(spec_fd);
+        Ok((child, report_r))
+    }
+
+    async fn run_in(
+        &self,
+        job: &Job,
+        dir: &Path,
+        cgroup: Option<&Path>,
+    ) -> Result<Execution, SandboxError> {
+        let spec = self.spec(job, dir, cgroup);
+        let stdin = if job.stdin.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        };
+        let started = Instant::now();
+        let (mut child, report_r) = self.spawn_shim(&spec, dir, stdin)?;
         let pgid = child.id().map(|p| p as libc::pid_t);
         let kill_all = || {
             if let Some(pgid) = pgid {
@@ -511,7 +535,7 @@ fn memfd_with(data: &[u8]) -> std::io::Result<OwnedFd> {
 
 /// SIGKILL every process in the job's cgroup (covers processes that left
 /// the process group without a PID namespace to contain them).
-fn kill_cgroup(dir: &Path) {
+pub(crate) fn kill_cgroup(dir: &Path) {
     if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
         for pid in procs
             .split_whitespace()
@@ -524,13 +548,13 @@ fn kill_cgroup(dir: &Path) {
 }
 
 /// Empty and remove a job cgroup; processes take a moment to leave it after SIGKILL.
-async fn remove_cgroup(dir: &Path) {
-    for _ in 0..100 {
+pub(crate) async fn remove_cgroup(dir: &Path) {
+    for _ in 0..1000 {
         kill_cgroup(dir);
         if std::fs::remove_dir(dir).is_ok() || !dir.exists() {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 

@@ -201,7 +201,7 @@ fn run(spec: &ShimSpec) -> Result<ShimReport, String> {
             .map_err(|e| e.to_string())?,
         workdir: cstring(&spec.workdir).map_err(|e| e.to_string())?,
         seccomp: if layers.seccomp {
-            seccomp_programs()?
+            seccomp_programs(spec.warm_server)?
         } else {
             Vec::new()
         },
@@ -670,15 +670,22 @@ const NAMESPACE_FLAGS: &[libc::c_int] = &[
 /// Two filters: a deny list answering EPERM, and `clone3` answering ENOSYS
 /// (its flags live in memory seccomp cannot inspect; ENOSYS makes libc fall
 /// back to `clone`, whose flags the first filter checks).
-fn seccomp_programs() -> Result<Vec<BpfProgram>, String> {
+///
+/// `allow_rlimits` (warm workers only) leaves `setrlimit`/`prlimit64` open so
+/// the worker can set each job child's limits; the child then installs the
+/// strict filter ([`job_seccomp_bytes`]) before any job code runs.
+pub(crate) fn seccomp_programs(allow_rlimits: bool) -> Result<Vec<BpfProgram>, String> {
     let arch =
         TargetArch::try_from(std::env::consts::ARCH).map_err(|e| format!("seccomp arch: {e}"))?;
     let e = |e: seccompiler::BackendError| format!("seccomp: {e}");
     let cond = |arg: u8, len: SeccompCmpArgLen, op: SeccompCmpOp, value: u64| {
         SeccompCondition::new(arg, len, op, value).and_then(|c| SeccompRule::new(vec![c]))
     };
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> =
-        DENIED.iter().map(|&nr| (nr, Vec::new())).collect();
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = DENIED
+        .iter()
+        .filter(|&&nr| !(allow_rlimits && nr == libc::SYS_setrlimit))
+        .map(|&nr| (nr, Vec::new()))
+        .collect();
     // Only Unix-domain sockets: no TCP/UDP/raw/netlink/packet sockets at all.
     rules.insert(
         libc::SYS_socket,
@@ -706,11 +713,13 @@ fn seccomp_programs() -> Result<Vec<BpfProgram>, String> {
             .collect::<Result<_, _>>()
             .map_err(e)?,
     );
-    // prlimit64 may read limits (new_limit == NULL) but never set them.
-    rules.insert(
-        libc::SYS_prlimit64,
-        vec![cond(2, SeccompCmpArgLen::Qword, SeccompCmpOp::Ne, 0).map_err(e)?],
-    );
+    if !allow_rlimits {
+        // prlimit64 may read limits (new_limit == NULL) but never set them.
+        rules.insert(
+            libc::SYS_prlimit64,
+            vec![cond(2, SeccompCmpArgLen::Qword, SeccompCmpOp::Ne, 0).map_err(e)?],
+        );
+    }
     // No typing into a terminal we might share.
     rules.insert(
         libc::SYS_ioctl,
@@ -736,13 +745,35 @@ fn seccomp_programs() -> Result<Vec<BpfProgram>, String> {
     ])
 }
 
+/// The strict filters as raw `struct sock_filter` arrays, for a warm
+/// worker's job child to install with `prctl(PR_SET_SECCOMP)`.
+pub(crate) fn job_seccomp_bytes() -> Result<Vec<Vec<u8>>, String> {
+    Ok(seccomp_programs(false)?
+        .iter()
+        .map(|program| {
+            program
+                .iter()
+                .flat_map(|f| {
+                    let mut b = Vec::with_capacity(8);
+                    b.extend_from_slice(&f.code.to_ne_bytes());
+                    b.push(f.jt);
+                    b.push(f.jf);
+                    b.extend_from_slice(&f.k.to_ne_bytes());
+                    b
+                })
+                .collect()
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn seccomp_filters_compile() {
-        let programs = seccomp_programs().unwrap();
+        let programs = seccomp_programs(false).unwrap();
+        assert_eq!(job_seccomp_bytes().unwrap().len(), 2);
         assert_eq!(programs.len(), 2);
     }
 

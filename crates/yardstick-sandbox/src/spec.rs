@@ -59,6 +59,11 @@ pub(crate) struct ShimSpec {
     pub layers: IsolationLevel,
     /// Cgroup directory (already created, `pids.max` set) the job joins.
     pub cgroup: Option<PathBuf>,
+    /// The interpreter is a warm worker that forks one child per job: its
+    /// seccomp filter lets it lower resource limits in each child, which then
+    /// installs the full filter itself before running job code.
+    #[serde(default)]
+    pub warm_server: bool,
 }
 
 /// How the interpreter ended, as seen by the shim.
