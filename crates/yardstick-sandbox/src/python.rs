@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::isolation::IsolationLevel;
 use crate::sandbox::{Execution, Job, Sandbox, SandboxError};
 use crate::spec::Limits;
+use crate::warm::WarmPython;
 
 /// A resolved interpreter: the real binary (not a pyenv/asdf shim, which
 /// would cost ~100 ms per start and need the shim's whole tree) and the
@@ -203,6 +204,26 @@ impl PythonRunner {
         solution: &str,
         tests: &[TestCase],
     ) -> Result<PythonTestReport, SandboxError> {
+        self.run_with(None, solution, tests).await
+    }
+
+    /// As [`PythonRunner::run_tests`], each test as a job of a warm worker
+    /// (one fork per test instead of a fresh sandbox); the worker's limits apply.
+    pub async fn run_tests_warm(
+        &self,
+        worker: &mut WarmPython,
+        solution: &str,
+        tests: &[TestCase],
+    ) -> Result<PythonTestReport, SandboxError> {
+        self.run_with(Some(worker), solution, tests).await
+    }
+
+    async fn run_with(
+        &self,
+        mut worker: Option<&mut WarmPython>,
+        solution: &str,
+        tests: &[TestCase],
+    ) -> Result<PythonTestReport, SandboxError> {
         let mut verdicts = Vec::with_capacity(tests.len());
         for test in tests {
             let token = random_token();
@@ -213,7 +234,10 @@ impl PythonRunner {
             ];
             let mut job = self.python.job("harness.py", files, &self.limits);
             job.stdin = format!("{token}\n").into_bytes();
-            let mut execution = self.sandbox.run(&job).await?;
+            let mut execution = match worker.as_deref_mut() {
+                Some(w) => w.run("harness.py", &job.files, &job.stdin).await?,
+                None => self.sandbox.run(&job).await?,
+            };
             let marker = format!("\n{token}\n");
             let passed = execution.success() && execution.stdout.tail.ends_with(&marker);
             if passed {
@@ -238,7 +262,10 @@ impl PythonRunner {
                 100.0 * passed as f64 / total as f64
             },
             verdicts,
-            isolation: self.sandbox.isolation().clone(),
+            isolation: match worker {
+                Some(w) => w.isolation(),
+                None => self.sandbox.isolation().clone(),
+            },
             interpreter: format!("python {}", self.python.version),
         })
     }

@@ -303,6 +303,7 @@ impl Sandbox {
             layers: self.plan.clone(),
             cgroup: cgroup.map(Path::to_path_buf),
             warm_server: false,
+            parent_pid: std::process::id(),
         }
     }
 

@@ -171,8 +171,11 @@ fn run(spec: &ShimSpec) -> Result<ShimReport, String> {
     // SAFETY: prctl/getppid/getsid/setsid/fcntl act on this process only.
     unsafe {
         // Die with the parent: a crashed harness must not leave jobs running.
+        // (The signal fires when the parent *thread* that spawned us exits;
+        // tokio workers live as long as their runtime.) If the parent already
+        // died before the prctl, we were reparented: check its pid.
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
-        if libc::getppid() == 1 {
+        if spec.parent_pid != 0 && libc::getppid() as u32 != spec.parent_pid {
             return Err("parent exited before the shim started".into());
         }
         // Own session and process group, so the parent can kill the whole job.

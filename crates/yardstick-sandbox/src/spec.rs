@@ -64,6 +64,9 @@ pub(crate) struct ShimSpec {
     /// installs the full filter itself before running job code.
     #[serde(default)]
     pub warm_server: bool,
+    /// Pid of the process that starts the shim (0: unknown, for manual runs).
+    #[serde(default)]
+    pub parent_pid: u32,
 }
 
 /// How the interpreter ended, as seen by the shim.

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{limits, python, sandbox};
-use yardstick_sandbox::{Outcome, PythonRunner, TestCase};
+use yardstick_sandbox::{Outcome, PythonRunner, TestCase, WarmPython};
 
 fn case(name: &str, code: &str) -> TestCase {
     TestCase {
@@ -75,4 +75,30 @@ async fn syntax_error_fails_every_test() {
         .stderr
         .tail
         .contains("SyntaxError"));
+}
+
+#[tokio::test]
+async fn warm_worker_gives_the_same_verdicts() {
+    let runner = PythonRunner::new(sandbox(), python(), limits());
+    let mut worker = WarmPython::start(sandbox(), python(), limits())
+        .await
+        .unwrap();
+    let solution = "def add(a, b):\n    return a + b if a != 2 else 0\n";
+    let tests = [
+        case("basic", "assert add(1, 2) == 3"),
+        case("wrong", "assert add(2, 2) == 4"),
+        case("exit", "import os\nos._exit(0)"),
+    ];
+    let cold = runner.run_tests(solution, &tests).await.unwrap();
+    let warm = runner
+        .run_tests_warm(&mut worker, solution, &tests)
+        .await
+        .unwrap();
+    let verdicts = |r: &yardstick_sandbox::PythonTestReport| {
+        r.verdicts.iter().map(|v| v.passed).collect::<Vec<_>>()
+    };
+    assert_eq!(verdicts(&cold), vec![true, false, false]);
+    assert_eq!(verdicts(&warm), verdicts(&cold), "{warm:#?}");
+    assert!(warm.isolation.warm_worker && !cold.isolation.warm_worker);
+    worker.shutdown().await;
 }

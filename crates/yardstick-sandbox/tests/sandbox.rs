@@ -46,3 +46,26 @@ async fn stderr_and_signals_are_reported() {
     );
     assert_eq!(exec.stderr.tail, "boom\n");
 }
+
+#[tokio::test]
+async fn setup_failure_is_a_sandbox_error_not_a_job_result() {
+    let mut job = py_job("print('never')");
+    job.argv[0] = "/nonexistent/python3".into();
+    let err = sandbox().run(&job).await.unwrap_err();
+    assert!(
+        matches!(&err, yardstick_sandbox::SandboxError::Setup(m) if m.contains("execve")),
+        "{err}"
+    );
+    let mut job = py_job("print('never')");
+    job.argv[0] = "python3".into();
+    assert!(matches!(
+        sandbox().run(&job).await,
+        Err(yardstick_sandbox::SandboxError::InvalidJob(_))
+    ));
+    job.argv[0] = common::python().program.display().to_string();
+    job.files.push(("../escape.py".into(), b"x".to_vec()));
+    assert!(matches!(
+        sandbox().run(&job).await,
+        Err(yardstick_sandbox::SandboxError::InvalidJob(_))
+    ));
+}
