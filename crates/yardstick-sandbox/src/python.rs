@@ -107,11 +107,19 @@ impl Interpreter {
     pub fn job(&self, script: &str, files: Vec<(String, Vec<u8>)>, limits: &Limits) -> Job {
         let mut argv = vec![self.program.to_string_lossy().into_owned()];
         argv.extend(self.args.iter().cloned());
-        argv.push(script.to_string());
         let mut limits = limits.clone();
         if !self.address_space_limit {
+            // V8 cannot start under RLIMIT_AS; bound its heap instead. This
+            // does not cover memory outside the JS heap (large Buffers), which
+            // only the wall/CPU limits and the host's memory bound.
+            if let (Some(bytes), "javascript") =
+                (limits.address_space_bytes, self.language.as_str())
+            {
+                argv.push(format!("--max-old-space-size={}", (bytes >> 20).max(16)));
+            }
             limits.address_space_bytes = None;
         }
+        argv.push(script.to_string());
         Job {
             argv,
             files,

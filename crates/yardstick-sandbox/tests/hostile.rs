@@ -476,4 +476,15 @@ async fn node_is_contained_too() {
         "{text}"
     );
     let _ = python();
+
+    // A JS heap bomb hits the V8 heap limit derived from the address-space limit.
+    let bomb = "const a = []; while (true) { a.push(new Array(1 << 20).fill(1.5)); }\n";
+    let job = node.job(
+        "bomb.js",
+        vec![("bomb.js".into(), bomb.as_bytes().to_vec())],
+        &limits(),
+    );
+    let exec = sandbox().run(&job).await.unwrap();
+    assert!(!exec.success(), "{exec:#?}");
+    assert!(exec.max_rss_kb.unwrap() < 2 << 20, "{exec:#?}");
 }
