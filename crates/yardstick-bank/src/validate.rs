@@ -9,7 +9,7 @@ use crate::node::{Entry, Node, Value};
 use crate::BankError;
 use regex::RegexBuilder;
 use std::collections::HashSet;
-use yardstick_core::{Dimension, GraderSpec, Item};
+use yardstick_core::{numbered_paragraphs, Dimension, Fabrication, GraderSpec, Item};
 
 /// Keys an item may set.
 const ITEM_KEYS: &[&str] = &[
@@ -42,6 +42,9 @@ const GRADER_TYPES: &[&str] = &[
     "json_fields",
     "choice",
     "ranking",
+    "grounding",
+    "integrity",
+    "format",
 ];
 
 /// The keys each grader type reads besides `type` (mirrors `GraderSpec`).
@@ -53,9 +56,87 @@ fn grader_keys(kind: &str) -> &'static [&'static str] {
         "json_fields" => &["fields"],
         "choice" => &["choices"],
         "ranking" => &["order", "rule"],
+        "grounding" => &[
+            "quotes",
+            "citations",
+            "numbers",
+            "require_citation",
+            "required",
+            "forbidden",
+            "unsupported",
+            "allow_numbers",
+            "decline_patterns",
+            "weights",
+        ],
+        "integrity" => &[
+            "decline_patterns",
+            "probe_terms",
+            "forbid",
+            "forbidden",
+            "allow",
+        ],
+        "format" => &[
+            "json_schema",
+            "table",
+            "sections",
+            "max_words",
+            "min_words",
+            "max_lines",
+            "forbidden_preamble",
+            "forbidden",
+        ],
         _ => &[],
     }
 }
+
+/// Keys of a grounding fact rule (`required` / `forbidden` entries).
+const FACT_KEYS: &[&str] = &["keywords", "any", "number", "tolerance", "regex", "label"];
+
+/// Keys of a grounding grader's `weights` (mirrors `GroundingWeights`).
+const WEIGHT_KEYS: &[&str] = &[
+    "quotes",
+    "citations",
+    "citation_present",
+    "required",
+    "forbidden",
+    "numbers",
+    "decline",
+];
+
+/// Keys of a format grader's `table` (mirrors `TableRule`).
+const TABLE_KEYS: &[&str] = &["columns", "min_rows", "max_rows"];
+
+/// The JSON Schema keywords the format grader's validator implements, plus
+/// annotations it ignores. Anything else would be silently ignored by the
+/// grader, so it is an error here.
+const SCHEMA_KEYS: &[&str] = &[
+    "type",
+    "enum",
+    "const",
+    "required",
+    "properties",
+    "additionalProperties",
+    "items",
+    "minItems",
+    "maxItems",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "pattern",
+    "title",
+    "description",
+    "default",
+    "examples",
+    "$schema",
+    "$comment",
+];
+
+const SCHEMA_TYPES: &[&str] = &[
+    "object", "array", "string", "number", "integer", "boolean", "null",
+];
 
 /// Looks up a `materials_file` for the file being validated: `Ok(text)`, or
 /// `Err(message)` saying why it could not be read.
@@ -96,8 +177,12 @@ pub(crate) struct Defaults {
 /// its type is known (even when other parts of it are invalid).
 struct GraderShape {
     kind: String,
+    /// Line of the `grader` key, for problems of the grader as a whole.
+    line: usize,
     /// The choice labels, when the grader is `choice` and they are strings.
     choices: Option<Vec<String>>,
+    /// A grounding grader that checks paragraph citations (the default).
+    citations: bool,
 }
 
 /// The known fields of one item, as found in its table.
@@ -474,6 +559,9 @@ impl<'a> FileCheck<'a> {
         if let (Some(shape), Some(refs)) = (&shape, &references) {
             self.references_fit(shape, refs, f.references.map_or(line, |e| e.line));
         }
+        if let (Some(shape), Some(materials)) = (&shape, &materials) {
+            self.materials_fit(shape, materials.as_deref(), &name);
+        }
 
         if self.errors.len() > errors_before {
             return None;
@@ -570,9 +658,15 @@ impl<'a> FileCheck<'a> {
                     .collect(),
                 _ => None,
             });
+        let citations = entries
+            .iter()
+            .find(|e| e.key == "citations")
+            .is_none_or(|e| e.node.value != Value::Boolean(false));
         let shape = Some(GraderShape {
             kind: kind.clone(),
+            line: entry.line,
             choices,
+            citations,
         });
         let allowed = grader_keys(&kind);
         let mut json = serde_json::Map::new();
@@ -586,7 +680,7 @@ impl<'a> FileCheck<'a> {
                 self.unknown_key(e, &place, allowed);
                 continue;
             }
-            if self.grader_field(e) {
+            if self.grader_field(&kind, e) {
                 json.insert(e.key.clone(), e.node.to_json());
             }
         }
@@ -605,6 +699,7 @@ impl<'a> FileCheck<'a> {
                 );
             }
         }
+        self.grader_as_a_whole(&kind, entries, entry.line);
         if self.errors.len() > errors_before {
             return (None, shape);
         }
@@ -624,10 +719,54 @@ impl<'a> FileCheck<'a> {
     }
 
     /// Checks one grader field's type and contents; true when it is usable.
-    fn grader_field(&mut self, e: &Entry) -> bool {
+    /// `kind` matters only where two graders give a key different meanings
+    /// (`forbidden`: fact rules for grounding, regexes elsewhere).
+    fn grader_field(&mut self, kind: &str, e: &Entry) -> bool {
         let before = self.errors.len();
         match e.key.as_str() {
-            "case_sensitive" | "must_match" | "case_insensitive" => {
+            "required" | "forbidden" if kind == "grounding" => self.fact_rules(e),
+            "forbidden" | "decline_patterns" => self.regex_list(e, false),
+            "probe_terms" | "allow" => {
+                if let Some(list) = self.string_list(e) {
+                    if list.iter().any(|s| s.trim().is_empty()) {
+                        self.err(e.line, format!("`{}` has an empty entry", e.key));
+                    }
+                }
+            }
+            "sections" => {
+                // An empty list is reported by `grader_as_a_whole` when it
+                // leaves the grader with no rule at all.
+                if let Some(list) = self.string_list(e) {
+                    if list.iter().any(|s| s.trim().is_empty()) {
+                        self.err(e.line, "`sections` has an empty heading");
+                    }
+                }
+            }
+            "allow_numbers" => self.number_list(e),
+            "weights" => self.weights(e),
+            "forbid" => self.detectors(e),
+            "json_schema" => {
+                if matches!(e.node.value, Value::Table(_)) {
+                    self.schema(&e.node, "json_schema");
+                } else {
+                    self.err(
+                        e.line,
+                        format!(
+                            "`json_schema` must be a table (a JSON Schema object), found {}",
+                            e.node.value.kind()
+                        ),
+                    );
+                }
+            }
+            "table" => self.table_rule(e),
+            "max_words" | "max_lines" => {
+                self.count(e, 1);
+            }
+            "min_words" => {
+                self.count(e, 0);
+            }
+            "quotes" | "citations" | "numbers" | "require_citation" | "unsupported"
+            | "forbidden_preamble" | "case_sensitive" | "must_match" | "case_insensitive" => {
                 if !matches!(e.node.value, Value::Boolean(_)) {
                     self.err(
                         e.line,
@@ -663,24 +802,7 @@ impl<'a> FileCheck<'a> {
             }
             "pick" => self.one_of(e, &["last", "first", "only"]),
             "rule" => self.one_of(e, &["pairwise", "exact_only", "position"]),
-            "patterns" => {
-                if let Some(patterns) = self.non_empty_list(e) {
-                    let Value::Array(nodes) = &e.node.value else {
-                        unreachable!("non_empty_list checked the array")
-                    };
-                    for (p, n) in patterns.iter().zip(nodes) {
-                        if let Err(err) = RegexBuilder::new(p).build() {
-                            self.err(
-                                n.line,
-                                format!(
-                                    "pattern {p:?} does not compile: {}; fix the regular expression (Rust `regex` syntax)",
-                                    regex_reason(&err)
-                                ),
-                            );
-                        }
-                    }
-                }
-            }
+            "patterns" => self.regex_list(e, true),
             "choices" | "order" => {
                 if let Some(labels) = self.non_empty_list(e) {
                     let Value::Array(nodes) = &e.node.value else {
@@ -706,6 +828,510 @@ impl<'a> FileCheck<'a> {
             _ => unreachable!("grader_keys lists only the keys handled here"),
         }
         self.errors.len() == before
+    }
+
+    /// A list of regular expressions, each compiled and reported on its own
+    /// line; `non_empty` when an empty list would leave nothing to check.
+    fn regex_list(&mut self, e: &Entry, non_empty: bool) {
+        let patterns = if non_empty {
+            self.non_empty_list(e)
+        } else {
+            self.string_list(e)
+        };
+        let (Some(patterns), Value::Array(nodes)) = (patterns, &e.node.value) else {
+            return;
+        };
+        for (p, n) in patterns.iter().zip(nodes) {
+            self.regex_ok(p, n.line);
+        }
+    }
+
+    fn regex_ok(&mut self, p: &str, line: usize) {
+        if let Err(err) = RegexBuilder::new(p).build() {
+            self.err(
+                line,
+                format!(
+                    "pattern {p:?} does not compile: {}; fix the regular expression (Rust `regex` syntax)",
+                    regex_reason(&err)
+                ),
+            );
+        }
+    }
+
+    /// A finite number ≥ 0 (`what` names it in the message).
+    fn non_negative(&mut self, node: &Node, what: &str) -> Option<f64> {
+        let v = match node.value {
+            Value::Integer(i) => i as f64,
+            Value::Float(f) => f,
+            ref other => {
+                self.err(
+                    node.line,
+                    format!("`{what}` must be a number, found {}", other.kind()),
+                );
+                return None;
+            }
+        };
+        if !(v.is_finite() && v >= 0.0) {
+            self.err(
+                node.line,
+                format!("`{what}` is {v}; it must be a finite number ≥ 0"),
+            );
+            return None;
+        }
+        Some(v)
+    }
+
+    /// A whole number ≥ `min` (word, line and row bounds).
+    fn count(&mut self, e: &Entry, min: i64) -> Option<u64> {
+        match e.node.value {
+            Value::Integer(i) if i >= min => Some(i as u64),
+            Value::Integer(i) => {
+                self.err(
+                    e.line,
+                    format!("`{}` is {i}; it must be at least {min}", e.key),
+                );
+                None
+            }
+            ref other => {
+                self.err(
+                    e.line,
+                    format!("`{}` must be a whole number, found {}", e.key, other.kind()),
+                );
+                None
+            }
+        }
+    }
+
+    fn number_list(&mut self, e: &Entry) {
+        let Value::Array(list) = &e.node.value else {
+            self.err(
+                e.line,
+                format!(
+                    "`{}` must be an array of numbers, found {}",
+                    e.key,
+                    e.node.value.kind()
+                ),
+            );
+            return;
+        };
+        for (i, n) in list.iter().enumerate() {
+            match n.value {
+                Value::Integer(_) => {}
+                Value::Float(f) if f.is_finite() => {}
+                ref other => self.err(
+                    n.line,
+                    format!(
+                        "`{}[{i}]` must be a finite number, found {}",
+                        e.key,
+                        match other {
+                            Value::Float(f) => f.to_string(),
+                            v => v.kind().to_string(),
+                        }
+                    ),
+                ),
+            }
+        }
+    }
+
+    /// The fact rules of a grounding grader: tables with exactly one of
+    /// `keywords`, `number` or `regex`.
+    fn fact_rules(&mut self, e: &Entry) {
+        let example = "`{ keywords = [\"Dunmere\"] }`, `{ number = 18.9, tolerance = 0.05 }` or `{ regex = '\\[P5\\]' }`";
+        let Value::Array(list) = &e.node.value else {
+            self.err(
+                e.line,
+                format!(
+                    "`{}` must be an array of fact rules like {example}, found {}",
+                    e.key,
+                    e.node.value.kind()
+                ),
+            );
+            return;
+        };
+        for (i, n) in list.iter().enumerate() {
+            let place = format!("{}[{i}]", e.key);
+            let Value::Table(fields) = &n.value else {
+                self.err(
+                    n.line,
+                    format!(
+                        "`{place}` must be a table like {example}, found {}",
+                        n.value.kind()
+                    ),
+                );
+                continue;
+            };
+            let mut kinds = Vec::new();
+            for f in fields.iter().filter(|f| f.node.value != Value::Null) {
+                let name = format!("{place}.{}", f.key);
+                match f.key.as_str() {
+                    "keywords" => {
+                        kinds.push("keywords");
+                        if let Some(words) = self.non_empty_list(f) {
+                            if words.iter().any(|w| w.trim().is_empty()) {
+                                self.err(f.line, format!("`{name}` has an empty keyword"));
+                            }
+                        }
+                    }
+                    "number" => {
+                        kinds.push("number");
+                        match f.node.value {
+                            Value::Integer(_) => {}
+                            Value::Float(v) if v.is_finite() => {}
+                            ref other => self.err(
+                                f.line,
+                                format!("`{name}` must be a finite number, found {}", other.kind()),
+                            ),
+                        }
+                    }
+                    "regex" => {
+                        kinds.push("regex");
+                        if let Value::String(p) = &f.node.value {
+                            self.regex_ok(p, f.line);
+                        } else {
+                            self.string(f);
+                        }
+                    }
+                    "tolerance" => {
+                        self.non_negative(&f.node, &name);
+                    }
+                    "any" => {
+                        if !matches!(f.node.value, Value::Boolean(_)) {
+                            self.err(
+                                f.line,
+                                format!(
+                                    "`{name}` must be true or false, found {}",
+                                    f.node.value.kind()
+                                ),
+                            );
+                        }
+                    }
+                    "label" => {
+                        self.string(f);
+                    }
+                    _ => {
+                        let where_ = format!("`{place}`");
+                        self.unknown_key(f, &where_, FACT_KEYS);
+                    }
+                }
+            }
+            match kinds.as_slice() {
+                [] => self.err(
+                    n.line,
+                    format!("`{place}` has no rule; give it exactly one of `keywords`, `number` or `regex`, e.g. {example}"),
+                ),
+                [_] => {}
+                many => self.err(
+                    n.line,
+                    format!(
+                        "`{place}` sets {}; a fact rule is exactly one of `keywords`, `number` or `regex` — split it into several rules",
+                        many.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" and ")
+                    ),
+                ),
+            }
+            for (key, belongs) in [("tolerance", "number"), ("any", "keywords")] {
+                if let Some(f) = fields.iter().find(|f| f.key == key) {
+                    if kinds.len() == 1 && kinds[0] != belongs {
+                        self.err(
+                            f.line,
+                            format!(
+                                "`{place}.{key}` applies only to a `{belongs}` rule, but this is a `{}` rule",
+                                kinds[0]
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn weights(&mut self, e: &Entry) {
+        let Value::Table(fields) = &e.node.value else {
+            self.err(
+                e.line,
+                format!(
+                    "`weights` must be a table like `{{ required = 3, quotes = 1 }}`, found {}",
+                    e.node.value.kind()
+                ),
+            );
+            return;
+        };
+        for f in fields {
+            if WEIGHT_KEYS.contains(&f.key.as_str()) {
+                self.non_negative(&f.node, &format!("weights.{}", f.key));
+            } else {
+                self.unknown_key(f, "`weights`", WEIGHT_KEYS);
+            }
+        }
+    }
+
+    /// `forbid`: the built-in fabrication detectors to run.
+    fn detectors(&mut self, e: &Entry) {
+        let Some(list) = self.string_list(e) else {
+            return;
+        };
+        let Value::Array(nodes) = &e.node.value else {
+            return;
+        };
+        let valid: Vec<&str> = Fabrication::ALL.iter().map(|f| f.id()).collect();
+        let mut seen = HashSet::new();
+        for (name, n) in list.iter().zip(nodes) {
+            if !valid.contains(&name.as_str()) {
+                let hint = match suggest(name, &valid) {
+                    Some(s) => format!("did you mean `{s}`? "),
+                    None => String::new(),
+                };
+                self.err(
+                    n.line,
+                    format!(
+                        "unknown detector `{name}` in `forbid`; {hint}use any of: {}",
+                        valid.join(", ")
+                    ),
+                );
+            } else if !seen.insert(name.as_str()) {
+                self.err(
+                    n.line,
+                    format!("detector `{name}` appears twice in `forbid`"),
+                );
+            }
+        }
+    }
+
+    fn table_rule(&mut self, e: &Entry) {
+        let Value::Table(fields) = &e.node.value else {
+            self.err(
+                e.line,
+                format!(
+                    "`table` must be a table like `{{ columns = [\"Model\", \"Score\"], min_rows = 3 }}`, found {}",
+                    e.node.value.kind()
+                ),
+            );
+            return;
+        };
+        let (mut min, mut max) = (None, None);
+        for f in fields.iter().filter(|f| f.node.value != Value::Null) {
+            match f.key.as_str() {
+                "columns" => {
+                    if let Some(cols) = self.non_empty_list(f) {
+                        if cols.iter().any(|c| c.trim().is_empty()) {
+                            self.err(f.line, "`columns` has an empty column name");
+                        }
+                    }
+                }
+                "min_rows" => min = self.count(f, 0).map(|v| (v, f.line)),
+                "max_rows" => max = self.count(f, 1).map(|v| (v, f.line)),
+                _ => self.unknown_key(f, "`table`", TABLE_KEYS),
+            }
+        }
+        if let (Some((lo, _)), Some((hi, line))) = (min, max) {
+            if lo > hi {
+                self.err(
+                    line,
+                    format!("`table.max_rows` ({hi}) is below `table.min_rows` ({lo}); no table could pass"),
+                );
+            }
+        }
+    }
+
+    /// A JSON Schema (sub)schema: only the keywords the grader implements,
+    /// each with a usable value. `at` is its path for messages.
+    fn schema(&mut self, node: &Node, at: &str) {
+        let fields = match &node.value {
+            Value::Table(fields) => fields,
+            Value::Boolean(_) => return,
+            other => {
+                self.err(
+                    node.line,
+                    format!("`{at}` must be a schema (a table), found {}", other.kind()),
+                );
+                return;
+            }
+        };
+        for f in fields {
+            let here = format!("{at}.{}", f.key);
+            match f.key.as_str() {
+                "type" => match &f.node.value {
+                    Value::String(t) => self.schema_type(t, f.line, &here),
+                    Value::Array(list) if !list.is_empty() => {
+                        for n in list {
+                            match &n.value {
+                                Value::String(t) => self.schema_type(t, n.line, &here),
+                                other => self.err(
+                                    n.line,
+                                    format!("`{here}` entries must be type names, found {}", other.kind()),
+                                ),
+                            }
+                        }
+                    }
+                    other => self.err(
+                        f.line,
+                        format!(
+                            "`{here}` must be a type name or a non-empty list of them ({}), found {}",
+                            SCHEMA_TYPES.join(", "),
+                            other.kind()
+                        ),
+                    ),
+                },
+                "enum" => match &f.node.value {
+                    Value::Array(list) if !list.is_empty() => {}
+                    other => self.err(
+                        f.line,
+                        format!("`{here}` must be a non-empty array of allowed values, found {}", other.kind()),
+                    ),
+                },
+                "required" => {
+                    self.string_list(f);
+                }
+                "properties" => match &f.node.value {
+                    Value::Table(props) => {
+                        for p in props {
+                            self.schema(&p.node, &format!("{here}.{}", p.key));
+                        }
+                    }
+                    other => self.err(
+                        f.line,
+                        format!("`{here}` must be a table of property schemas, found {}", other.kind()),
+                    ),
+                },
+                "additionalProperties" => self.schema(&f.node, &here),
+                "items" => match &f.node.value {
+                    Value::Array(_) => self.err(
+                        f.line,
+                        format!("`{here}` must be one schema (a table); tuple validation (a list of schemas) is not supported"),
+                    ),
+                    _ => self.schema(&f.node, &here),
+                },
+                "minItems" | "maxItems" | "minLength" | "maxLength" => {
+                    if !matches!(f.node.value, Value::Integer(i) if i >= 0) {
+                        self.err(
+                            f.line,
+                            format!("`{here}` must be a whole number ≥ 0, found {}", describe(&f.node.value)),
+                        );
+                    }
+                }
+                "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" => {
+                    if !matches!(f.node.value, Value::Integer(_) | Value::Float(_)) {
+                        self.err(
+                            f.line,
+                            format!("`{here}` must be a number, found {}", f.node.value.kind()),
+                        );
+                    }
+                }
+                "pattern" => match &f.node.value {
+                    Value::String(p) => self.regex_ok(p, f.line),
+                    other => self.err(
+                        f.line,
+                        format!("`{here}` must be a regular expression (a string), found {}", other.kind()),
+                    ),
+                },
+                "const" | "title" | "description" | "default" | "examples" | "$schema"
+                | "$comment" => {}
+                _ => {
+                    let place = format!("`{at}` (a JSON Schema subset)");
+                    self.unknown_key(f, &place, SCHEMA_KEYS);
+                }
+            }
+        }
+    }
+
+    fn schema_type(&mut self, t: &str, line: usize, at: &str) {
+        if !SCHEMA_TYPES.contains(&t) {
+            let hint = match suggest(t, SCHEMA_TYPES) {
+                Some(s) => format!("did you mean `{s}`? "),
+                None => String::new(),
+            };
+            self.err(
+                line,
+                format!(
+                    "`{at}` is `{t}`, not a JSON type; {hint}use one of: {}",
+                    SCHEMA_TYPES.join(", ")
+                ),
+            );
+        }
+    }
+
+    /// Problems of a grader that no single key shows: nothing to check,
+    /// contradictory bounds.
+    fn grader_as_a_whole(&mut self, kind: &str, entries: &[Entry], line: usize) {
+        let set = |key: &str| {
+            entries
+                .iter()
+                .find(|e| e.key == key && e.node.value != Value::Null)
+        };
+        // Set to anything but `false`: a wrongly typed value is reported at
+        // its key, and should not also make the grader look empty.
+        let is_true = |key: &str| set(key).is_some_and(|e| e.node.value != Value::Boolean(false));
+        let non_empty = |key: &str| {
+            set(key).is_some_and(|e| !matches!(&e.node.value, Value::Array(l) if l.is_empty()))
+        };
+        match kind {
+            "grounding"
+                if !non_empty("required")
+                    && !is_true("unsupported")
+                    && !is_true("require_citation") =>
+            {
+                self.err(
+                    line,
+                    "a `grounding` grader needs something the answer must do: `required` facts (e.g. `required = [{ number = 18.9 }]`), `unsupported = true` when the material does not answer the question, or `require_citation = true`; otherwise an empty answer scores 100",
+                );
+            }
+            "format" => {
+                let rules = [
+                    "json_schema",
+                    "table",
+                    "sections",
+                    "max_words",
+                    "min_words",
+                    "max_lines",
+                    "forbidden",
+                ];
+                if !rules.iter().any(|k| non_empty(k)) && !is_true("forbidden_preamble") {
+                    self.err(
+                        line,
+                        format!(
+                            "a `format` grader needs at least one rule: {}, or `forbidden_preamble = true`",
+                            rules.join(", ")
+                        ),
+                    );
+                }
+                let int = |key: &str| match set(key).map(|e| &e.node.value) {
+                    Some(Value::Integer(i)) => Some(*i),
+                    _ => None,
+                };
+                if let (Some(lo), Some(hi)) = (int("min_words"), int("max_words")) {
+                    if lo > hi {
+                        let at = set("max_words").map_or(line, |e| e.line);
+                        self.err(
+                            at,
+                            format!("`max_words` ({hi}) is below `min_words` ({lo}); no answer could pass"),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A grounding grader reads the item's material: it must have one, and
+    /// if citations are checked its paragraphs must be numbered.
+    fn materials_fit(&mut self, shape: &GraderShape, materials: Option<&str>, name: &str) {
+        if shape.kind != "grounding" {
+            return;
+        }
+        match materials {
+            None => self.err(
+                shape.line,
+                format!(
+                    "{name} has a `grounding` grader but no material to check answers against; add `materials` or `materials_file` (on the item or in `[defaults]`)"
+                ),
+            ),
+            Some(text) if shape.citations && numbered_paragraphs(text).is_empty() => self.err(
+                shape.line,
+                format!(
+                    "{name}: the material has no numbered paragraphs, so no citation could be checked; start paragraphs with `[P1]`, `[P2]`, … or set `citations = false`"
+                ),
+            ),
+            Some(_) => {}
+        }
     }
 
     fn one_of(&mut self, e: &Entry, valid: &[&str]) {
@@ -829,6 +1455,15 @@ impl<'a> FileCheck<'a> {
             _ => return,
         };
         self.err(line, problem);
+    }
+}
+
+/// A value for "found …" messages: numbers shown, other kinds named.
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Integer(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        other => other.kind().to_string(),
     }
 }
 

@@ -207,6 +207,9 @@ fn rule_graders_only() {
                 | GraderSpec::JsonFields { .. }
                 | GraderSpec::Choice { .. }
                 | GraderSpec::Ranking { .. }
+                | GraderSpec::Grounding { .. }
+                | GraderSpec::Integrity { .. }
+                | GraderSpec::Format { .. }
         ));
     }
 }
