@@ -69,3 +69,37 @@ async fn setup_failure_is_a_sandbox_error_not_a_job_result() {
         Err(yardstick_sandbox::SandboxError::InvalidJob(_))
     ));
 }
+
+#[tokio::test]
+async fn allow_unconfined_runs_with_fewer_layers_and_says_so() {
+    let mut caps = yardstick_sandbox::probe();
+    caps.pid_namespace = false;
+    caps.net_namespace = false;
+    caps.cgroup_pids = None;
+    let config =
+        yardstick_sandbox::SandboxConfig::new(env!("CARGO_BIN_EXE_yardstick-sandbox-shim"), vec![]);
+    assert!(matches!(
+        yardstick_sandbox::Sandbox::with_capabilities(config.clone(), caps.clone()),
+        Err(yardstick_sandbox::SandboxError::Unconfined { .. })
+    ));
+    let weak = yardstick_sandbox::Sandbox::with_capabilities(
+        yardstick_sandbox::SandboxConfig {
+            allow_unconfined: true,
+            ..config
+        },
+        caps,
+    )
+    .unwrap();
+    let exec = weak
+        .run(&py_job("import os\nprint(os.getpid() > 2)"))
+        .await
+        .unwrap();
+    assert!(exec.success() && exec.stdout.tail == "True\n", "{exec:#?}");
+    assert!(!exec.isolation.pid_namespace && !exec.isolation.net_namespace);
+    assert!(!exec.isolation.is_confined());
+    assert!(
+        exec.isolation.summary().starts_with("ipcns+landlock("),
+        "{}",
+        exec.isolation
+    );
+}

@@ -85,6 +85,21 @@ async fn runs_jobs_and_contains_them() {
     // init, the worker, this job: no leftover from the previous job.
     assert_eq!(e.stdout.tail, "3\n", "{e:#?}");
 
+    // The worker's memory and environment are out of reach (Landlock
+    // forbids ptrace-class access from the job's nested domain).
+    let e = w
+        .run(
+            "main.py",
+            &files("import os\nfor f in ('mem', 'environ', 'maps'):\n    try:\n        open(f'/proc/{os.getppid()}/{f}', 'rb').read(1); print('READ', f)\n    except OSError as e:\n        print('denied', f, e.errno)\n"),
+            b"",
+        )
+        .await
+        .unwrap();
+    assert!(
+        !e.stdout.tail.contains("READ") && e.stdout.tail.matches("denied").count() == 3,
+        "{e:#?}"
+    );
+
     // Limits and timeouts per job.
     let e = w
         .run("main.py", &files("while True: pass\n"), b"")
