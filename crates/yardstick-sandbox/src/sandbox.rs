@@ -176,6 +176,11 @@ impl Sandbox {
         if !missing.is_empty() && !config.allow_unconfined {
             return Err(SandboxError::Unconfined { missing });
         }
+        if plan.cgroup_pids {
+            if let Some(cg) = &capabilities.cgroup_pids {
+                sweep_stale_cgroups(&cg.parent);
+            }
+        }
         Ok(Sandbox {
             config,
             capabilities,
@@ -209,8 +214,14 @@ impl Sandbox {
             None
         };
         let result = self.run_in(job, &dir, cgroup.as_deref()).await;
-        if let Some(cg) = &cgroup {
-            remove_cgroup(cg).await;
+        if let Some(cg) = cgroup {
+            kill_cgroup(&cg);
+            // The killed processes take a moment to leave the cgroup; the
+            // result does not wait for that. A removal cut short (runtime
+            // shut down) is swept by the next `Sandbox::new`.
+            if std::fs::remove_dir(&cg).is_err() {
+                tokio::spawn(async move { remove_cgroup(&cg).await });
+            }
         }
         drop(workdir);
         result
@@ -544,6 +555,27 @@ pub(crate) fn kill_cgroup(dir: &Path) {
         {
             // SAFETY: signalling a process of the job's cgroup.
             unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
+/// Remove job cgroups (`yardstick-job-<pid>-<n>`) left by processes that no
+/// longer exist, e.g. after a crash. Busy or foreign directories are left alone.
+fn sweep_stale_cgroups(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(owner) = name
+            .strip_prefix("yardstick-job-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if owner != std::process::id() && !Path::new(&format!("/proc/{owner}")).exists() {
+            let _ = std::fs::remove_dir(entry.path());
         }
     }
 }

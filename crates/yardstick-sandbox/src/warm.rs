@@ -22,7 +22,7 @@ use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
-use crate::isolation::IsolationLevel;
+use crate::isolation::{IsolationLevel, MissingLayer};
 use crate::python::Interpreter;
 use crate::sandbox::{remove_cgroup, Execution, Outcome, OutputTail, Sandbox, SandboxError};
 use crate::shim::job_seccomp_bytes;
@@ -103,6 +103,15 @@ impl WarmPython {
 
     async fn spawn(&self) -> Result<Live, SandboxError> {
         let isolation = self.isolation();
+        // Between jobs the worker kills every process it can signal
+        // (`kill(-1)`). That is only safe inside its own PID namespace:
+        // outside one it would kill every process of the user on the host.
+        // No `allow_unconfined` override exists for this.
+        if !isolation.pid_namespace {
+            return Err(SandboxError::Unconfined {
+                missing: vec![MissingLayer::PidNamespace],
+            });
+        }
         let mut server_job = self.python.job("server.py", Vec::new(), &self.limits);
         // The worker lives across jobs: its own CPU limit is generous; each
         // job child sets the job's limits before running job code.
@@ -128,6 +137,7 @@ impl WarmPython {
             "read_paths": spec.read_paths,
             "rw_files": spec.rw_files,
             "tail_bytes": 16 << 10,
+            "pid_namespace": spec.layers.pid_namespace,
         });
         let write = |name: &str, content: &[u8]| {
             std::fs::write(dir.join(name), content).map_err(|e| SandboxError::Io {

@@ -317,6 +317,11 @@ def kill_all_but_reap_later(pid):
 
 
 def main():
+    # kill(-1) between jobs must only ever reach this worker's own namespace:
+    # refuse to serve unless we are pid 2 (after init) of a fresh PID namespace.
+    if not CFG.get("pid_namespace") or os.getpid() != 2:
+        sys.stderr.write("warm worker refused: not in its own PID namespace\n")
+        sys.exit(2)
     libc.prctl(PR_SET_CHILD_SUBREAPER, ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0))
     jobs = os.path.join(os.getcwd(), "jobs")
     os.mkdir(jobs, 0o700)

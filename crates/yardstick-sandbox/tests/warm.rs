@@ -167,3 +167,22 @@ async fn runs_jobs_and_contains_them() {
     assert!(e.success() && e.stdout.tail == "42\n", "{e:#?}");
     w.shutdown().await;
 }
+
+/// The worker's between-jobs `kill(-1)` is only safe inside its own PID
+/// namespace, so it refuses to start without one, even when unconfined runs
+/// are allowed.
+#[tokio::test]
+async fn refuses_without_a_pid_namespace() {
+    let mut caps = yardstick_sandbox::probe();
+    caps.pid_namespace = false;
+    let mut config =
+        yardstick_sandbox::SandboxConfig::new(env!("CARGO_BIN_EXE_yardstick-sandbox-shim"), vec![]);
+    config.allow_unconfined = true;
+    let weak =
+        std::sync::Arc::new(yardstick_sandbox::Sandbox::with_capabilities(config, caps).unwrap());
+    let err = WarmPython::start(weak, python(), limits())
+        .await
+        .err()
+        .expect("must refuse");
+    assert!(err.to_string().contains("PID"), "{err}");
+}
