@@ -60,112 +60,20 @@ pub const GROUNDING_DECLINES: &[&str] = &[
 
 /// Words too common to show that a sentence and a paragraph are about the
 /// same thing (only words of four letters or more are considered at all).
+#[rustfmt::skip]
 const STOP: &[&str] = &[
-    "about",
-    "above",
-    "according",
-    "after",
-    "again",
-    "against",
-    "also",
-    "although",
-    "among",
-    "another",
-    "answer",
-    "because",
-    "been",
-    "before",
-    "being",
-    "below",
-    "between",
-    "both",
-    "cent",
-    "could",
-    "document",
-    "does",
-    "doing",
-    "down",
-    "during",
-    "each",
-    "either",
-    "else",
-    "even",
-    "ever",
-    "every",
-    "from",
-    "further",
-    "have",
-    "having",
-    "here",
-    "into",
-    "itself",
-    "just",
-    "least",
-    "less",
-    "like",
-    "made",
-    "make",
-    "many",
-    "material",
-    "more",
-    "most",
-    "much",
-    "must",
-    "neither",
-    "never",
-    "none",
-    "only",
-    "other",
-    "over",
-    "paragraph",
-    "paragraphs",
-    "percent",
-    "report",
-    "said",
-    "same",
-    "says",
-    "shall",
-    "should",
-    "since",
-    "some",
-    "source",
-    "state",
-    "stated",
-    "states",
-    "such",
-    "text",
-    "than",
-    "that",
-    "their",
-    "them",
-    "then",
-    "there",
-    "these",
-    "they",
-    "this",
-    "those",
-    "though",
-    "through",
-    "thus",
-    "under",
-    "until",
-    "upon",
-    "very",
-    "were",
-    "what",
-    "when",
-    "where",
-    "whether",
-    "which",
-    "while",
-    "whom",
-    "whose",
-    "will",
-    "with",
-    "within",
-    "without",
-    "would",
-    "your",
+    "about", "above", "according", "after", "again", "against", "also", "although", "among",
+    "another", "answer", "because", "been", "before", "being", "below", "between", "both", "cent",
+    "citation", "citations", "cited", "could", "document", "does", "doing", "down", "during",
+    "each", "either", "else", "even", "ever", "every", "evidence", "from", "further", "have",
+    "having", "here", "into", "itself", "just", "least", "less", "like", "made", "make", "many",
+    "material", "more", "most", "much", "must", "neither", "never", "none", "note", "only",
+    "other", "over", "paragraph", "paragraphs", "percent", "references", "report", "said", "same",
+    "says", "shall", "should", "since", "some", "source", "sources", "state", "stated", "states",
+    "such", "text", "than", "that", "their", "them", "then", "there", "these", "they", "this",
+    "those", "though", "through", "thus", "under", "until", "upon", "very", "were", "what", "when",
+    "where", "whether", "which", "while", "whom", "whose", "will", "with", "within", "without",
+    "would", "your",
 ];
 
 /// Number words of a material, so "eleven wells" supports an answer's "11".
@@ -243,6 +151,10 @@ static SCALED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// List enumerators (`1.`, `2)` at the start of a line): layout, not claims.
+static ENUMERATOR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^[ \t]*\d{1,2}[.)][ \t]").expect("static regex"));
+
 static ISO_DATE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(\d{4})-(\d{2})-(\d{2})\b").expect("static regex"));
 
@@ -312,8 +224,15 @@ fn checklist(rules: &Rules, material: &str, prompt: &str, answer: &str) -> Resul
     let w = rules.weights;
     let paragraphs = numbered_paragraphs(material);
     let cites = citations_in(answer);
-    // The answer with its citations blanked out, so `P5` is not the number 5.
-    let plain = blank(answer, cites.iter().map(|c| (c.start, c.end)));
+    // The answer with its citations and list enumerators blanked out, so
+    // `P5` and `5.` are not the number 5 (byte offsets stay those of the answer).
+    let plain = blank(
+        answer,
+        cites
+            .iter()
+            .map(|c| (c.start, c.end))
+            .chain(ENUMERATOR.find_iter(answer).map(|m| (m.start(), m.end()))),
+    );
     let quotes = quotes_in(answer);
     let (long, short): (Vec<&Quote>, Vec<&Quote>) = quotes
         .iter()
@@ -362,7 +281,7 @@ fn checklist(rules: &Rules, material: &str, prompt: &str, answer: &str) -> Resul
     }
 
     if rules.citations {
-        let groups = citing_sentences(answer, &cites);
+        let groups = citing_sentences(answer, &plain, &cites);
         let share = if groups.is_empty() {
             0.0
         } else {
@@ -667,9 +586,11 @@ fn sentences(text: &str) -> Vec<(usize, usize)> {
     spans
 }
 
-fn citing_sentences(answer: &str, cites: &[Citation]) -> Vec<CitingSentence> {
+/// Groups citations by the sentence of `answer` they sit in; the sentence
+/// text is taken from `blanked` (the answer with citations and enumerators
+/// blanked, same offsets) so that ids are not read as claims.
+fn citing_sentences(answer: &str, blanked: &str, cites: &[Citation]) -> Vec<CitingSentence> {
     let spans = sentences(answer);
-    let blanked = blank(answer, cites.iter().map(|c| (c.start, c.end)));
     let mut groups: Vec<(usize, CitingSentence)> = Vec::new();
     for c in cites {
         let Some(mut idx) = spans.iter().position(|&(s, e)| c.start >= s && c.start < e) else {
@@ -698,8 +619,19 @@ fn citing_sentences(answer: &str, cites: &[Citation]) -> Vec<CitingSentence> {
 }
 
 /// Key terms: stems of content words (first six letters of words of four
-/// letters or more outside the stop list) and numbers (as `n:<value>`).
+/// letters or more outside the stop list) and numbers (as `n:<value>`). An
+/// ISO date counts as its day, month name and year, as a material writes it.
 fn key_terms(text: &str) -> BTreeSet<String> {
+    let text = ISO_DATE.replace_all(text, |c: &regex::Captures| {
+        let month = c[2]
+            .parse::<usize>()
+            .ok()
+            .and_then(|m| MONTHS.get(m.wrapping_sub(1)))
+            .copied()
+            .unwrap_or("");
+        format!("{} {month} {}", &c[3], &c[1])
+    });
+    let text = text.as_ref();
     let lower = text.to_lowercase();
     let mut terms: BTreeSet<String> = WORD
         .find_iter(&lower)
@@ -1124,6 +1056,22 @@ The Authority attributes most of the improvement to 1,800 acoustic leak loggers.
             c.detail
         );
 
+        // A "Sources:" line carries no claim of its own.
+        let (_, checks) = run(
+            spec(),
+            "Dunmere households had to boil their water.\n\nSources: [P4]",
+        );
+        let c = check(&checks, "citation P4");
+        assert!(
+            c.passed && c.detail.contains("stands alone"),
+            "{}",
+            c.detail
+        );
+
+        // ISO dates compare as the material writes them.
+        let (_, checks) = run(spec(), "The peak day was 2023-07-17 [P2].");
+        assert!(check(&checks, "citation P2").passed, "{checks:#?}");
+
         // Bare answers ("which paragraph?") only need to exist.
         let (score, checks) = run(spec(), "[P4]");
         assert_eq!(score, 100.0, "{checks:#?}");
@@ -1160,6 +1108,19 @@ The Authority attributes most of the improvement to 1,800 acoustic leak loggers.
         });
         let (_, checks) = run(allowed, "7 is allowed; the 1st point is not a number.");
         assert!(check(&checks, "no numbers from outside").passed);
+        // List enumerators are layout, not numbers.
+        let (_, checks) = run(
+            spec(),
+            "Findings:\n6. Leakage fell to 18.9 per cent [P3].\n7) 1,800 loggers were installed [P3].",
+        );
+        assert!(
+            check(&checks, "no numbers from outside").passed,
+            "{checks:#?}"
+        );
+        assert!(checks
+            .iter()
+            .filter(|c| c.name.starts_with("citation"))
+            .all(|c| c.passed));
     }
 
     #[test]
