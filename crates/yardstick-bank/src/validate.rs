@@ -1263,6 +1263,14 @@ impl<'a> FileCheck<'a> {
         let non_empty = |key: &str| {
             set(key).is_some_and(|e| !matches!(&e.node.value, Value::Array(l) if l.is_empty()))
         };
+        if kind == "grounding" && !is_true("unsupported") {
+            if let Some(e) = set("decline_patterns") {
+                self.err(
+                    e.line,
+                    "`decline_patterns` is read only when `unsupported = true` (the answer must then say the material does not contain it); remove it or set `unsupported = true`",
+                );
+            }
+        }
         match kind {
             "grounding"
                 if !non_empty("required")

@@ -221,6 +221,13 @@ fn grounding_keys_weights_and_numbers_are_checked() {
         8,
         &["`unsupported` must be true or false, found a string"],
     );
+    only_problem(
+        &grounding_item(
+            "grader = { type = \"grounding\", required = [{ keywords = [\"Dunmere\"] }], decline_patterns = [\"no\"] }\n",
+        ),
+        8,
+        &["`decline_patterns` is read only when `unsupported = true`"],
+    );
     let grader = "[items.grader]\ntype = \"grounding\"\nunsupported = true\nallow_numbers = [3, \"four\"]\ndecline_patterns = [\"(?i)not stated\", \"[\"]\n[items.grader.weights]\nrequired = -1\nquote = 2\n";
     let found = problems(&grounding_item(grader));
     assert_eq!(found.len(), 4, "{found:#?}");

@@ -58,6 +58,14 @@ pub const GROUNDING_DECLINES: &[&str] = &[
     r"(?i)\bnowhere (?:in|does)\b",
 ];
 
+/// [`GROUNDING_DECLINES`], compiled once.
+static BUILTIN_DECLINES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    GROUNDING_DECLINES
+        .iter()
+        .map(|p| Regex::new(p).expect("built-in decline patterns compile"))
+        .collect()
+});
+
 /// Words too common to show that a sentence and a paragraph are about the
 /// same thing (only words of four letters or more are considered at all).
 #[rustfmt::skip]
@@ -363,13 +371,7 @@ fn checklist(rules: &Rules, material: &str, prompt: &str, answer: &str) -> Resul
     if rules.unsupported {
         let patterns = match rules.decline_patterns {
             Some(own) => compile_all(own, false)?,
-            None => compile_all(
-                &GROUNDING_DECLINES
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect::<Vec<_>>(),
-                false,
-            )?,
+            None => BUILTIN_DECLINES.clone(),
         };
         let hit = first_hit(&patterns, answer);
         checks.push(weighted(

@@ -60,6 +60,14 @@ pub const INTEGRITY_DECLINES: &[&str] = &[
     r"(?i)\bI (?:don[’']t|do not) (?:have|know of) (?:any )?(?:information|data|record|details|knowledge)",
 ];
 
+/// [`INTEGRITY_DECLINES`], compiled once.
+static BUILTIN_DECLINES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    INTEGRITY_DECLINES
+        .iter()
+        .map(|p| Regex::new(p).expect("built-in decline patterns compile"))
+        .collect()
+});
+
 static DOI: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"(?i)\b10\.\d{4,9}/[^\s"'<>\]),;]+"#).expect("static regex"));
 static URL: LazyLock<Regex> = LazyLock::new(|| {
@@ -110,13 +118,7 @@ pub(crate) fn grade(item: &Item, answer: &str) -> Result<Outcome, String> {
     };
     let declines = match decline_patterns {
         Some(own) => compile_all(own, false)?,
-        None => compile_all(
-            &INTEGRITY_DECLINES
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>(),
-            false,
-        )?,
+        None => BUILTIN_DECLINES.clone(),
     };
     let extra = compile_all(forbidden, false)?;
     let enabled: &[Fabrication] = forbid.as_deref().unwrap_or(&Fabrication::ALL);
