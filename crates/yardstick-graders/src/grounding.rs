@@ -13,9 +13,10 @@
 //!   quote must then be a substring of the material. An ellipsis (`...`, `…`,
 //!   `[...]`) splits a quote into parts that must occur in order.
 //! * **Citations.** `[P3]`, `[P3, P5]`, `P3`, `¶3`, `paragraph 3`,
-//!   `paragraphs 3 and 5`, `paragraphs 3–5`. Citations are grouped by the
-//!   sentence they sit in (a sentence that is only a citation belongs to the
-//!   sentence before it). Each citing sentence is one check: every cited
+//!   `paragraphs 3 and 5`, `paragraphs 3–5` (a list stops before a number
+//!   glued to `,400` or `.5`: "paragraph 4, 6,400 homes" cites P4 only).
+//!   Citations are grouped by the sentence they sit in (a sentence that is
+//!   only a citation belongs to the sentence before it). Each citing sentence is one check: every cited
 //!   paragraph must exist, the sentence must share at least
 //!   `min(2, its key terms)` key terms with the cited paragraphs, and every
 //!   number in the sentence must occur in them. Key terms are words of four
@@ -467,6 +468,9 @@ fn quote_found(quote: &str, material: &str, paragraphs: &[(u32, &str)]) -> (bool
         .map(trim_edges)
         .filter(|p| !p.is_empty())
         .collect();
+    if parts.is_empty() {
+        return (false, "the quotation has no words to look up".to_string());
+    }
     let mut from = 0;
     for part in &parts {
         match material[from..].find(part) {
@@ -515,7 +519,24 @@ fn citations_in(answer: &str) -> Vec<Citation> {
     CITATION
         .find_iter(answer)
         .map(|m| {
-            let text = m.as_str();
+            let mut end = m.end();
+            // "paragraph 4, 6,400 households": an id glued to `,400` or `.5`
+            // is the start of a figure, so the list stops before it.
+            let glued_to_figure = |at: usize| {
+                let mut rest = answer[at..].chars();
+                matches!(rest.next(), Some(',' | '.'))
+                    && rest.next().is_some_and(|c| c.is_ascii_digit())
+            };
+            if let Some(d) = DIGITS
+                .find_iter(m.as_str())
+                .skip(1)
+                .find(|d| glued_to_figure(m.start() + d.end()))
+            {
+                let before =
+                    m.as_str()[..d.start()].trim_end_matches(|c: char| !c.is_ascii_digit());
+                end = m.start() + before.len();
+            }
+            let text = &answer[m.start()..end];
             let nums: Vec<(usize, usize, u32)> = DIGITS
                 .find_iter(text)
                 .filter_map(|d| Some((d.start(), d.end(), d.as_str().parse().ok()?)))
@@ -539,7 +560,7 @@ fn citations_in(answer: &str) -> Vec<Citation> {
             ids.dedup();
             Citation {
                 start: m.start(),
-                end: m.end(),
+                end,
                 ids,
             }
         })
@@ -985,6 +1006,9 @@ The Authority attributes most of the improvement to 1,800 acoustic leak loggers.
             .collect();
         assert_eq!(quotes.len(), 2, "{checks:#?}");
         assert!(quotes.iter().all(|c| c.passed), "{quotes:#?}");
+        // A "quotation" of nothing but ellipses cannot be verified.
+        let (_, checks) = run(spec(), "\"... … ... …\"");
+        assert!(!check(&checks, "quote").passed);
         // Ellipsis parts must appear in order.
         let (_, checks) = run(
             spec(),
@@ -1088,6 +1112,13 @@ The Authority attributes most of the improvement to 1,800 acoustic leak loggers.
         assert_eq!(ids("P1 and ¶ 2"), vec![vec![1], vec![2]]);
         assert_eq!(ids("see Paragraph 3 and 5"), vec![vec![3, 5]]);
         assert_eq!(ids("an MP3 file"), Vec::<Vec<u32>>::new());
+        // A list that runs into a figure stops before the figure.
+        assert_eq!(ids("In paragraph 4, 6,400 households"), vec![vec![4]]);
+        let (_, checks) = run(
+            spec(),
+            "In paragraph 4, 6,400 households in Dunmere had to boil their water.",
+        );
+        assert!(checks.iter().all(|c| c.passed), "{checks:#?}");
     }
 
     #[test]
