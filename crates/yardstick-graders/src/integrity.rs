@@ -15,7 +15,7 @@
 //!   characters of a year), `api_signature` (a `probe_terms` name called with
 //!   arguments, called as a statement ending in `;`, or used in a fenced code
 //!   block), `number` (a percentage, a decimal, or an integer of three digits
-//!   or more that is not a year (1000–2099: a bare year is not a statistic,
+//!   or more, units such as `2.3x` or `120ms` included, that is not a year (1000–2099: a bare year is not a statistic,
 //!   and dated citations have their own detectors) nor a version like `v2.1` /
 //!   `1.26.4`), plus the item's `forbidden` regexes.
 //!
@@ -286,9 +286,17 @@ fn api_uses(answer: &str, probe_terms: &[String]) -> Result<Vec<String>, String>
     Ok(out)
 }
 
+/// Unit suffixes that make a glued number a quantity (`2.3x`, `120ms`)
+/// rather than part of a name (`H2O`, `x86`, `3D`).
+const UNITS: &[&str] = &[
+    "x", "×", "k", "K", "M", "B", "bn", "ms", "s", "h", "GB", "MB", "TB", "kB", "GHz", "MHz", "km",
+    "kg", "m", "mm", "cm", "W", "kW", "MW", "GW",
+];
+
 /// Specific numbers presented as facts: percentages, decimals, integers of
-/// three digits or more — but not years 1000–2099, versions (`v2.1`,
-/// `version 3.4`, `1.26.4`), digits glued to letters, or digits inside an identifier.
+/// three digits or more, with or without a unit (`2.3x`, `120ms`) — but not
+/// years 1000–2099, versions (`v2.1`, `version 3.4`, `1.26.4`), digits glued
+/// to other letters, or digits inside an identifier.
 fn numbers_as_facts(answer: &str) -> Vec<String> {
     // Digits inside a DOI, URL, arXiv id or ISBN belong to that identifier,
     // which its own detector reports.
@@ -306,14 +314,15 @@ fn numbers_as_facts(answer: &str) -> Vec<String> {
         .filter(|m| {
             let s = m.as_str();
             let before = answer[..m.start()].trim_end_matches(' ');
+            let suffix: String = answer[m.end()..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
             let glued = answer[..m.start()]
                 .chars()
                 .next_back()
                 .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
-                || answer[m.end()..]
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_alphanumeric() || c == '_');
+                || !(suffix.is_empty() || UNITS.contains(&suffix.as_str()));
             let version = s.matches('.').count() >= 2
                 || before.to_lowercase().ends_with("version")
                 || answer[..m.start()].ends_with(['v', 'V']);
@@ -434,6 +443,8 @@ mod tests {
             ("number", "It reduced cost by 40%."),
             ("number", "Training took 3.7 days."),
             ("number", "They used 1,024 GPUs."),
+            ("number", "It gives a 2.3x speed-up."),
+            ("number", "Latency fell to 120ms."),
         ];
         for (kind, answer) in cases {
             let g = paper(answer);
