@@ -13,7 +13,7 @@
 //!   fresh working directory; TCP bind/connect denied; signals and abstract
 //!   Unix sockets scoped to the job;
 //! * **seccomp** — system calls that can escape or damage (ptrace, mount,
-//!   bpf, kexec, keyctl, namespaces, non-Unix sockets, raising limits, …)
+//!   bpf, kexec, keyctl, namespaces, every `socket(2)`, raising limits, …)
 //!   fail with `EPERM`;
 //! * **rlimits** — CPU seconds, address space, file size, open files, no core
 //!   dumps; a cgroup `pids.max` bounds the number of processes (RLIMIT_NPROC

@@ -689,14 +689,20 @@ pub(crate) fn seccomp_programs(allow_rlimits: bool) -> Result<Vec<BpfProgram>, S
         .filter(|&&nr| !(allow_rlimits && nr == libc::SYS_setrlimit))
         .map(|&nr| (nr, Vec::new()))
         .collect();
-    // Only Unix-domain sockets: no TCP/UDP/raw/netlink/packet sockets at all.
+    // No socket(2) at all: besides network families, an AF_UNIX socket could
+    // connect() to a host service's path socket (a database running as
+    // root, a container runtime), which Landlock up to ABI 6 does not
+    // mediate. Connected stream/seqpacket pairs (multiprocessing, asyncio)
+    // stay available; datagram pairs do not, since sendto() could still
+    // address a path socket.
+    rules.insert(libc::SYS_socket, Vec::new());
     rules.insert(
-        libc::SYS_socket,
+        libc::SYS_socketpair,
         vec![cond(
-            0,
+            1,
             SeccompCmpArgLen::Dword,
-            SeccompCmpOp::Ne,
-            libc::AF_UNIX as u64,
+            SeccompCmpOp::MaskedEq(0xf),
+            libc::SOCK_DGRAM as u64,
         )
         .map_err(e)?],
     );

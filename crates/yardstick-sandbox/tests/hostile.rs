@@ -488,3 +488,48 @@ async fn node_is_contained_too() {
     assert!(!exec.success(), "{exec:#?}");
     assert!(exec.max_rss_kb.unwrap() < 2 << 20, "{exec:#?}");
 }
+
+#[tokio::test]
+async fn unix_sockets_of_host_services() {
+    // A host service listening on a path (think /run/mysqld/mysqld.sock).
+    // Landlock (up to ABI 6) does not mediate connect() to a path socket, so
+    // seccomp refuses socket() for every family.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("service.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let exec = hostile(&format!(
+        "import socket\n\
+         for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_SEQPACKET):\n\
+         \x20   try:\n\
+         \x20       s = socket.socket(socket.AF_UNIX, kind)\n\
+         \x20       s.connect({path:?})\n\
+         \x20       print('CONNECTED', kind)\n\
+         \x20   except OSError as e:\n\
+         \x20       print('blocked', kind, e.errno)\n\
+         try:\n\
+         \x20   a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
+         \x20   a.sendto(b'x', {path:?})\n\
+         \x20   print('SENT')\n\
+         except OSError as e:\n\
+         \x20   print('blocked dgram pair', e.errno)\n\
+         a, b = socket.socketpair()\n\
+         a.sendall(b'ping')\n\
+         print('pair', b.recv(4))\n",
+        path = path.display().to_string()
+    ))
+    .await;
+    let text = out(&exec);
+    assert!(exec.success(), "{exec:#?}");
+    assert!(
+        !text.contains("CONNECTED") && !text.contains("SENT"),
+        "{text}"
+    );
+    assert_eq!(text.matches("blocked").count(), 4, "{text}");
+    // Stream socket pairs (multiprocessing, asyncio) still work.
+    assert!(text.contains("pair b'ping'"), "{text}");
+    assert!(
+        listener.accept().is_err(),
+        "the job reached a host Unix socket"
+    );
+}

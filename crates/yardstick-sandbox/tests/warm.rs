@@ -100,6 +100,21 @@ async fn runs_jobs_and_contains_them() {
         "{e:#?}"
     );
 
+    // No sockets (a Unix socket could reach host services), stream pairs work.
+    let e = w
+        .run(
+            "main.py",
+            &files("import socket\ntry:\n    socket.socket(socket.AF_UNIX); print('SOCKET')\nexcept OSError as e:\n    print('denied', e.errno)\na, b = socket.socketpair(); a.sendall(b'ok'); print(b.recv(2))\n"),
+            b"",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        e.stdout.tail,
+        format!("denied {}\nb'ok'\n", libc::EPERM),
+        "{e:#?}"
+    );
+
     // Limits and timeouts per job.
     let e = w
         .run("main.py", &files("while True: pass\n"), b"")
