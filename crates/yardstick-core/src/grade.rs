@@ -44,8 +44,8 @@ impl Grade {
         checks: Vec<Check>,
         extracted: Option<String>,
     ) -> Grade {
-        let total: f64 = checks.iter().map(|c| c.weight).sum();
-        let passed: f64 = checks.iter().filter(|c| c.passed).map(|c| c.weight).sum();
+        let total = checks.iter().fold(0.0, |sum, c| sum + c.weight);
+        let passed = checks.iter().filter(|c| c.passed).fold(0.0, |sum, c| sum + c.weight);
         let score = if total > 0.0 {
             100.0 * passed / total
         } else {
@@ -58,5 +58,21 @@ impl Grade {
             checks,
             extracted,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn score_is_weighted_share_and_never_negative_zero() {
+        let mut heavy = Check::new("b", true, "");
+        heavy.weight = 3.0;
+        let g = Grade::from_checks("x", "1", vec![Check::new("a", false, ""), heavy], None);
+        assert_eq!(g.score, 75.0);
+        let none = Grade::from_checks("x", "1", vec![Check::new("a", false, "")], None);
+        assert!(none.score == 0.0 && none.score.is_sign_positive());
+        assert_eq!(serde_json::to_string(&none.score).unwrap(), "0.0");
     }
 }
