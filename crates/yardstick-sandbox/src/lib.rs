@@ -7,7 +7,8 @@
 //! * **namespaces** — a new network namespace (only a loopback interface, left
 //!   down: no network at all), a new PID namespace with a fresh `/proc` (other
 //!   processes are invisible, and when the job's init exits every descendant is
-//!   killed by the kernel), a private mount namespace and a new IPC namespace;
+//!   killed by the kernel), a private mount namespace (in which the working
+//!   directory becomes a size-limited tmpfs) and a new IPC namespace;
 //! * **Landlock** — read/execute only beneath the interpreter's installation
 //!   and the system library directories, read/write only beneath the job's
 //!   fresh working directory; TCP bind/connect denied; signals and abstract

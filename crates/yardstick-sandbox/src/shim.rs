@@ -25,6 +25,7 @@
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::os::fd::RawFd;
+use std::path::{Path, PathBuf};
 
 use landlock::{
     path_beneath_rules, Access, AccessFs, AccessNet, CompatLevel, Compatible, PathBeneath, PathFd,
@@ -253,6 +254,9 @@ fn run(spec: &ShimSpec) -> Result<ShimReport, String> {
         if r != 0 {
             return Err(format!("making mounts private: {}", errno()));
         }
+        if spec.limits.disk_bytes > 0 {
+            mount_tmpfs_workdir(spec)?;
+        }
     }
 
     let (err_r, err_w) = pipe()?;
@@ -298,6 +302,63 @@ fn run(spec: &ShimSpec) -> Result<ShimReport, String> {
         cpu_time_ms,
         max_rss_kb,
     })
+}
+
+/// Replace the working directory, inside our private mount namespace, by a
+/// tmpfs of `disk_bytes` holding a copy of the files the parent put there:
+/// the job's writes are bounded in total and vanish with the namespace.
+fn mount_tmpfs_workdir(spec: &ShimSpec) -> Result<(), String> {
+    fn snapshot(
+        root: &Path,
+        rel: &Path,
+        out: &mut Vec<(PathBuf, Option<Vec<u8>>)>,
+    ) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(root.join(rel))? {
+            let entry = entry?;
+            let rel = rel.join(entry.file_name());
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                out.push((rel.clone(), None));
+                snapshot(root, &rel, out)?;
+            } else if kind.is_file() {
+                out.push((rel.clone(), Some(std::fs::read(root.join(&rel))?)));
+            }
+        }
+        Ok(())
+    }
+    let dir = &spec.workdir;
+    let mut files = Vec::new();
+    snapshot(dir, Path::new(""), &mut files)
+        .map_err(|e| format!("reading {}: {e}", dir.display()))?;
+    let target = cstring(dir).map_err(|e| e.to_string())?;
+    let options = CString::new(format!("size={},mode=0700", spec.limits.disk_bytes))
+        .map_err(|e| e.to_string())?;
+    // SAFETY: valid C strings; the mount is private to our namespace.
+    let r = unsafe {
+        libc::mount(
+            c"tmpfs".as_ptr(),
+            target.as_ptr(),
+            c"tmpfs".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            options.as_ptr().cast(),
+        )
+    };
+    if r != 0 {
+        return Err(format!(
+            "mounting a tmpfs on {}: {}",
+            dir.display(),
+            errno()
+        ));
+    }
+    for (rel, content) in files {
+        let path = dir.join(&rel);
+        match content {
+            None => std::fs::create_dir(&path),
+            Some(data) => std::fs::write(&path, data),
+        }
+        .map_err(|e| format!("copying {} into the tmpfs: {e}", rel.display()))?;
+    }
+    Ok(())
 }
 
 /// Status of the worker plus resource usage of all reaped descendants, as

@@ -25,6 +25,15 @@ pub struct Limits {
     pub open_files: u64,
     /// Cap on stdout + stderr bytes read by the parent; beyond it the job is killed.
     pub output_bytes: u64,
+    /// Size of the private tmpfs that becomes the working directory (with a
+    /// mount namespace): bounds what the job can write in total, since
+    /// RLIMIT_FSIZE bounds only each file. 0 keeps the host directory.
+    #[serde(default = "default_disk_bytes")]
+    pub disk_bytes: u64,
+}
+
+fn default_disk_bytes() -> u64 {
+    64 << 20
 }
 
 impl Default for Limits {
@@ -37,6 +46,7 @@ impl Default for Limits {
             file_size_bytes: 16 << 20,
             open_files: 256,
             output_bytes: 1 << 20,
+            disk_bytes: default_disk_bytes(),
         }
     }
 }

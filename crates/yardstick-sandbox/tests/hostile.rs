@@ -533,3 +533,29 @@ async fn unix_sockets_of_host_services() {
         "the job reached a host Unix socket"
     );
 }
+
+#[tokio::test]
+async fn filling_the_disk() {
+    // RLIMIT_FSIZE bounds each file; the tmpfs working directory (64 MiB by
+    // default) bounds the total, so the host's disk is never filled.
+    let exec = hostile(
+        "chunk = b'x' * (8 << 20)\n\
+         written = 0\n\
+         try:\n\
+         \x20   for i in range(200):\n\
+         \x20       with open(f'f{i}', 'wb') as f:\n\
+         \x20           f.write(chunk)\n\
+         \x20       written += len(chunk)\n\
+         \x20   print('WROTE ALL')\n\
+         except OSError as e:\n\
+         \x20   print('stopped', e.errno, written >> 20)\n",
+    )
+    .await;
+    let text = out(&exec);
+    assert!(
+        text.starts_with(&format!("stopped {} ", libc::ENOSPC)),
+        "{exec:#?}"
+    );
+    let mib: u64 = text.trim().rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(mib <= 64, "{text}");
+}
