@@ -26,6 +26,9 @@ pub struct IsolationLevel {
     pub rlimits: bool,
     /// A cgroup `pids.max` bounded the number of processes.
     pub cgroup_pids: bool,
+    /// A cgroup memory limit bounded the job's total memory.
+    #[serde(default)]
+    pub cgroup_memory: bool,
     /// All capabilities were dropped and `no_new_privs` was set.
     pub capabilities_dropped: bool,
     /// The job ran in a child forked by a warm worker: namespaces and the
@@ -98,6 +101,9 @@ impl IsolationLevel {
         }
         if self.cgroup_pids {
             parts.push("cgroup-pids".into());
+        }
+        if self.cgroup_memory {
+            parts.push("cgroup-mem".into());
         }
         if self.capabilities_dropped {
             parts.push("nocaps".into());

@@ -17,7 +17,8 @@
 //!   bpf, kexec, keyctl, namespaces, every `socket(2)`, raising limits, …)
 //!   fail with `EPERM`;
 //! * **rlimits** — CPU seconds, address space, file size, open files, no core
-//!   dumps; a cgroup `pids.max` bounds the number of processes (RLIMIT_NPROC
+//!   dumps; per-job cgroups bound the job's total memory and, with
+//!   `pids.max`, the number of processes (RLIMIT_NPROC
 //!   is not enforced for uid 0, see [`probe`]);
 //! * all capabilities dropped, `no_new_privs`, a clean environment, its own
 //!   session and process group; the parent enforces wall time and output size.
@@ -41,7 +42,7 @@ mod spec;
 mod warm;
 
 pub use isolation::{IsolationLevel, MissingLayer};
-pub use probe::{probe, Capabilities, CgroupPids};
+pub use probe::{probe, Capabilities, CgroupDir};
 pub use python::{Interpreter, PythonRunner, PythonTestReport, TestCase, TestVerdict};
 pub use sandbox::{Execution, Job, Outcome, OutputTail, Sandbox, SandboxConfig, SandboxError};
 pub use shim::shim_main;

@@ -44,13 +44,16 @@ pub struct Capabilities {
     /// seccomp filter mode is available.
     pub seccomp_filter: bool,
     /// A writable cgroup where per-job `pids.max` limits can be created.
-    pub cgroup_pids: Option<CgroupPids>,
+    pub cgroup_pids: Option<CgroupDir>,
+    /// A writable cgroup where per-job memory limits can be created (bounds
+    /// the job's total memory; RLIMIT_AS bounds only each process).
+    pub cgroup_memory: Option<CgroupDir>,
 }
 
 /// A cgroup directory below which the sandbox creates one child cgroup per
-/// execution with a `pids.max` limit.
+/// execution (with a `pids.max` or memory limit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CgroupPids {
+pub struct CgroupDir {
     /// 1 for the legacy `pids` hierarchy, 2 for the unified hierarchy.
     pub version: u8,
     /// The parent directory (our own cgroup in that hierarchy).
@@ -76,6 +79,7 @@ impl Capabilities {
             seccomp: self.seccomp_filter,
             rlimits: true,
             cgroup_pids: self.cgroup_pids.is_some(),
+            cgroup_memory: self.cgroup_memory.is_some(),
             capabilities_dropped: true,
             warm_worker: false,
         }
@@ -107,7 +111,8 @@ pub fn probe() -> Capabilities {
         ipc_namespace,
         landlock_abi: landlock_abi(),
         seccomp_filter: seccomp_available(),
-        cgroup_pids: find_cgroup_pids(),
+        cgroup_pids: find_cgroup("pids"),
+        cgroup_memory: find_cgroup("memory"),
     }
 }
 
@@ -225,9 +230,13 @@ fn seccomp_available() -> bool {
     r == 0
 }
 
-/// Find a cgroup directory (v2 with the pids controller delegated to
-/// children, or the v1 `pids` hierarchy) where we may create children.
-fn find_cgroup_pids() -> Option<CgroupPids> {
+/// Find a cgroup directory (v2 with `controller` delegated to children, or
+/// the v1 hierarchy of `controller`) where we may create children.
+fn find_cgroup(controller: &str) -> Option<CgroupDir> {
+    let (v1_file, v2_file) = match controller {
+        "memory" => ("memory.limit_in_bytes", "memory.max"),
+        _ => ("pids.max", "pids.max"),
+    };
     let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     for line in cgroups.lines() {
@@ -238,20 +247,20 @@ fn find_cgroup_pids() -> Option<CgroupPids> {
             for mount in cgroup_mounts(&mountinfo, "cgroup2", None) {
                 let dir = mount.join(relative);
                 let delegated = std::fs::read_to_string(dir.join("cgroup.subtree_control"))
-                    .map(|s| s.split_whitespace().any(|c| c == "pids"))
+                    .map(|s| s.split_whitespace().any(|c| c == controller))
                     .unwrap_or(false);
-                if delegated && can_create_child(&dir) {
-                    return Some(CgroupPids {
+                if delegated && can_create_child(&dir, v2_file) {
+                    return Some(CgroupDir {
                         version: 2,
                         parent: dir,
                     });
                 }
             }
-        } else if controllers.split(',').any(|c| c == "pids") {
-            for mount in cgroup_mounts(&mountinfo, "cgroup", Some("pids")) {
+        } else if controllers.split(',').any(|c| c == controller) {
+            for mount in cgroup_mounts(&mountinfo, "cgroup", Some(controller)) {
                 let dir = mount.join(relative);
-                if can_create_child(&dir) {
-                    return Some(CgroupPids {
+                if can_create_child(&dir, v1_file) {
+                    return Some(CgroupDir {
                         version: 1,
                         parent: dir,
                     });
@@ -285,12 +294,12 @@ fn cgroup_mounts(mountinfo: &str, fstype: &str, option: Option<&str>) -> Vec<Pat
         .collect()
 }
 
-fn can_create_child(dir: &Path) -> bool {
+fn can_create_child(dir: &Path, limit_file: &str) -> bool {
     let probe = dir.join(format!("yardstick-probe-{}", std::process::id()));
     if std::fs::create_dir(&probe).is_err() {
         return false;
     }
-    let ok = probe.join("pids.max").exists();
+    let ok = probe.join(limit_file).exists();
     let _ = std::fs::remove_dir(&probe);
     ok
 }

@@ -28,7 +28,7 @@ pub struct SandboxConfig {
     /// Run even when required layers are missing (the user's explicit
     /// `--allow-unconfined`); the missing layers show in every isolation level.
     pub allow_unconfined: bool,
-    /// Use a per-job cgroup `pids.max` when the host offers one.
+    /// Use per-job cgroups (`pids.max`, memory limit) when the host offers them.
     pub use_cgroup: bool,
     /// How many trailing bytes of stdout and of stderr are kept.
     pub tail_bytes: usize,
@@ -153,7 +153,6 @@ pub struct Sandbox {
     config: SandboxConfig,
     capabilities: Capabilities,
     plan: IsolationLevel,
-    counter: AtomicU64,
 }
 
 impl Sandbox {
@@ -171,21 +170,22 @@ impl Sandbox {
         let mut plan = capabilities.plan();
         if !config.use_cgroup {
             plan.cgroup_pids = false;
+            plan.cgroup_memory = false;
         }
         let missing = plan.missing();
         if !missing.is_empty() && !config.allow_unconfined {
             return Err(SandboxError::Unconfined { missing });
         }
-        if plan.cgroup_pids {
-            if let Some(cg) = &capabilities.cgroup_pids {
-                sweep_stale_cgroups(&cg.parent);
-            }
+        for cg in [&capabilities.cgroup_pids, &capabilities.cgroup_memory]
+            .into_iter()
+            .flatten()
+        {
+            sweep_stale_cgroups(&cg.parent);
         }
         Ok(Sandbox {
             config,
             capabilities,
             plan,
-            counter: AtomicU64::new(0),
         })
     }
 
@@ -208,13 +208,9 @@ impl Sandbox {
             ));
         }
         let (workdir, dir) = self.prepare_workdir(&job.files)?;
-        let cgroup = if self.plan.cgroup_pids {
-            self.create_cgroup(&job.limits)?
-        } else {
-            None
-        };
-        let result = self.run_in(job, &dir, cgroup.as_deref()).await;
-        if let Some(cg) = cgroup {
+        let cgroups = self.create_cgroups(&job.limits)?;
+        let result = self.run_in(job, &dir, &cgroups).await;
+        for cg in cgroups {
             kill_cgroup(&cg);
             // The killed processes take a moment to leave the cgroup; the
             // result does not wait for that. A removal cut short (runtime
@@ -266,23 +262,64 @@ impl Sandbox {
         Ok((workdir, dir))
     }
 
-    pub(crate) fn create_cgroup(&self, limits: &Limits) -> Result<Option<PathBuf>, SandboxError> {
-        let Some(cg) = &self.capabilities.cgroup_pids else {
-            return Ok(None);
-        };
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let dir = cg
-            .parent
-            .join(format!("yardstick-job-{}-{n}", std::process::id()));
-        std::fs::create_dir(&dir).map_err(io(format!("creating cgroup {}", dir.display())))?;
-        // The shim and the namespace's init count too.
-        let max = (limits.max_processes + 2).to_string();
-        std::fs::write(dir.join("pids.max"), max)
-            .map_err(io(format!("setting pids.max in {}", dir.display())))?;
-        Ok(Some(dir))
+    /// Per-job cgroups with the job's limits: `pids.max` (processes) and
+    /// the memory limit, in one directory on a unified hierarchy or one per
+    /// v1 hierarchy. Empty when the host offers none (or they are disabled).
+    pub(crate) fn create_cgroups(&self, limits: &Limits) -> Result<Vec<PathBuf>, SandboxError> {
+        // Process-wide: several sandboxes of one process share the parents.
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("yardstick-job-{}-{n}", std::process::id());
+        let mut dirs = Vec::new();
+        let result = self.fill_cgroups(&name, limits, &mut dirs);
+        if result.is_err() {
+            for dir in &dirs {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+        result.map(|()| dirs)
     }
 
-    pub(crate) fn spec(&self, job: &Job, dir: &Path, cgroup: Option<&Path>) -> ShimSpec {
+    fn fill_cgroups(
+        &self,
+        name: &str,
+        limits: &Limits,
+        dirs: &mut Vec<PathBuf>,
+    ) -> Result<(), SandboxError> {
+        let mut dir_in = |parent: &Path| -> Result<PathBuf, SandboxError> {
+            let dir = parent.join(name);
+            if !dirs.contains(&dir) {
+                std::fs::create_dir(&dir)
+                    .map_err(io(format!("creating cgroup {}", dir.display())))?;
+                dirs.push(dir.clone());
+            }
+            Ok(dir)
+        };
+        let set = |dir: &Path, file: &str, value: String| {
+            std::fs::write(dir.join(file), value)
+                .map_err(io(format!("setting {file} in {}", dir.display())))
+        };
+        if let (true, Some(cg)) = (self.plan.cgroup_pids, &self.capabilities.cgroup_pids) {
+            let dir = dir_in(&cg.parent)?;
+            // The shim and the namespace's init count too.
+            set(&dir, "pids.max", (limits.max_processes + 2).to_string())?;
+        }
+        if let (true, Some(cg)) = (self.plan.cgroup_memory, &self.capabilities.cgroup_memory) {
+            let dir = dir_in(&cg.parent)?;
+            let bytes = limits.memory_bytes.to_string();
+            if cg.version == 1 {
+                set(&dir, "memory.limit_in_bytes", bytes.clone())?;
+                // Swap would let the job exceed the limit (absent without swap accounting).
+                let _ = set(&dir, "memory.memsw.limit_in_bytes", bytes);
+            } else {
+                set(&dir, "memory.max", bytes)?;
+                let _ = set(&dir, "memory.swap.max", "0".into());
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn spec(&self, job: &Job, dir: &Path, cgroups: &[PathBuf]) -> ShimSpec {
         let dirs = dir.to_string_lossy().into_owned();
         let mut env: Vec<(String, String)> = vec![
             ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
@@ -312,7 +349,7 @@ impl Sandbox {
             read_paths,
             rw_files: vec!["/dev/null".into()],
             layers: self.plan.clone(),
-            cgroup: cgroup.map(Path::to_path_buf),
+            cgroups: cgroups.to_vec(),
             warm_server: false,
             parent_pid: std::process::id(),
         }
@@ -366,9 +403,9 @@ impl Sandbox {
         &self,
         job: &Job,
         dir: &Path,
-        cgroup: Option<&Path>,
+        cgroups: &[PathBuf],
     ) -> Result<Execution, SandboxError> {
-        let spec = self.spec(job, dir, cgroup);
+        let spec = self.spec(job, dir, cgroups);
         let stdin = if job.stdin.is_empty() {
             Stdio::null()
         } else {
@@ -382,7 +419,7 @@ impl Sandbox {
                 // SAFETY: signalling the job's own process group.
                 unsafe { libc::kill(-pgid, libc::SIGKILL) };
             }
-            if let Some(cg) = cgroup {
+            for cg in cgroups {
                 kill_cgroup(cg);
             }
         };
@@ -656,6 +693,7 @@ mod tests {
             landlock_abi: None,
             seccomp_filter: true,
             cgroup_pids: None,
+            cgroup_memory: None,
         };
         let config = SandboxConfig::new("/nonexistent", vec![]);
         let err = Sandbox::with_capabilities(config.clone(), caps.clone()).unwrap_err();

@@ -185,7 +185,7 @@ fn run(spec: &ShimSpec) -> Result<ShimReport, String> {
         }
         libc::fcntl(REPORT_FD, libc::F_SETFD, libc::FD_CLOEXEC);
     }
-    if let Some(cgroup) = &spec.cgroup {
+    for cgroup in &spec.cgroups {
         let procs = cgroup.join("cgroup.procs");
         std::fs::write(&procs, std::process::id().to_string())
             .map_err(|e| format!("joining cgroup {}: {e}", procs.display()))?;

@@ -30,6 +30,14 @@ pub struct Limits {
     /// RLIMIT_FSIZE bounds only each file. 0 keeps the host directory.
     #[serde(default = "default_disk_bytes")]
     pub disk_bytes: u64,
+    /// Total memory of the job's processes (cgroup memory limit, when a
+    /// memory cgroup is writable); the kernel OOM-kills inside the job beyond it.
+    #[serde(default = "default_memory_bytes")]
+    pub memory_bytes: u64,
+}
+
+fn default_memory_bytes() -> u64 {
+    1 << 30
 }
 
 fn default_disk_bytes() -> u64 {
@@ -47,6 +55,7 @@ impl Default for Limits {
             open_files: 256,
             output_bytes: 1 << 20,
             disk_bytes: default_disk_bytes(),
+            memory_bytes: default_memory_bytes(),
         }
     }
 }
@@ -67,8 +76,9 @@ pub(crate) struct ShimSpec {
     pub rw_files: Vec<PathBuf>,
     /// Layers to apply; the shim fails rather than apply fewer.
     pub layers: IsolationLevel,
-    /// Cgroup directory (already created, `pids.max` set) the job joins.
-    pub cgroup: Option<PathBuf>,
+    /// Cgroup directories (already created, limits set) the job joins.
+    #[serde(default)]
+    pub cgroups: Vec<PathBuf>,
     /// The interpreter is a warm worker that forks one child per job: its
     /// seccomp filter lets it lower resource limits in each child, which then
     /// installs the full filter itself before running job code.

@@ -43,7 +43,7 @@ struct Live {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
-    cgroup: Option<PathBuf>,
+    cgroups: Vec<PathBuf>,
     _workdir: tempfile::TempDir,
     /// Kept open so the shim's final report write does not hit a closed pipe.
     _report: std::os::fd::OwnedFd,
@@ -118,8 +118,10 @@ impl WarmPython {
         server_job.limits.cpu_seconds = 7 * 24 * 3600;
         // The worker counts as one more process of the cgroup.
         server_job.limits.max_processes = self.limits.max_processes + 1;
+        // …and its own memory (a preloaded interpreter) counts towards the cgroup.
+        server_job.limits.memory_bytes = self.limits.memory_bytes + (64 << 20);
         let (workdir, dir) = self.sandbox.prepare_workdir(&[])?;
-        let mut spec = self.sandbox.spec(&server_job, &dir, None);
+        let mut spec = self.sandbox.spec(&server_job, &dir, &[]);
         let seccomp: Vec<String> = if spec.layers.seccomp {
             job_seccomp_bytes()
                 .map_err(SandboxError::Setup)?
@@ -147,12 +149,8 @@ impl WarmPython {
         };
         write("server.py", SERVER.as_bytes())?;
         write("worker.json", config.to_string().as_bytes())?;
-        let cgroup = if spec.layers.cgroup_pids {
-            self.sandbox.create_cgroup(&server_job.limits)?
-        } else {
-            None
-        };
-        spec.cgroup = cgroup.clone();
+        let cgroups = self.sandbox.create_cgroups(&server_job.limits)?;
+        spec.cgroups = cgroups.clone();
         spec.warm_server = true;
         let (mut child, report) = self.sandbox.spawn_shim(&spec, &dir, Stdio::piped())?;
         let stdin = child
@@ -179,7 +177,7 @@ impl WarmPython {
             child,
             stdin,
             stdout: BufReader::new(stdout),
-            cgroup,
+            cgroups,
             _workdir: workdir,
             _report: report,
             isolation,
@@ -293,7 +291,7 @@ async fn shutdown(live: &mut Live) {
         unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) };
     }
     let _ = live.child.wait().await;
-    if let Some(cg) = &live.cgroup {
+    for cg in &live.cgroups {
         remove_cgroup(cg).await;
     }
 }
@@ -305,7 +303,7 @@ impl Drop for WarmPython {
                 // SAFETY: as in `shutdown`; the kernel tears the namespace down.
                 unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) };
             }
-            if let Some(cg) = &live.cgroup {
+            for cg in &live.cgroups {
                 // Best effort without a runtime: the processes are dying.
                 for _ in 0..200 {
                     if std::fs::remove_dir(cg).is_ok() || !cg.exists() {

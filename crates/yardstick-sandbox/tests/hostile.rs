@@ -559,3 +559,39 @@ async fn filling_the_disk() {
     let mib: u64 = text.trim().rsplit(' ').next().unwrap().parse().unwrap();
     assert!(mib <= 64, "{text}");
 }
+
+#[tokio::test]
+async fn memory_bomb_across_processes() {
+    // Each process stays under RLIMIT_AS (1 GiB) but together they would
+    // take 6 GiB: the job's memory cgroup (1 GiB) OOM-kills inside the job.
+    if !sandbox().isolation().cgroup_memory {
+        eprintln!("no writable memory cgroup: skipped");
+        return;
+    }
+    let exec = hostile(
+        "import os, time\n\
+         kids = []\n\
+         for i in range(8):\n\
+         \x20   pid = os.fork()\n\
+         \x20   if pid == 0:\n\
+         \x20       block = b'x' * (750 << 20)\n\
+         \x20       time.sleep(1)\n\
+         \x20       os._exit(0)\n\
+         \x20   kids.append(pid)\n\
+         codes = [os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in kids]\n\
+         print('survivors', codes.count(0), 'killed', codes.count(-9))\n",
+    )
+    .await;
+    let text = out(&exec);
+    // Either the parent reports OOM kills among its children, or it was
+    // OOM-killed itself; at most one 750 MiB child fits.
+    if let Some(rest) = text.strip_prefix("survivors ") {
+        let survivors: usize = rest.split(' ').next().unwrap().parse().unwrap();
+        assert!(survivors <= 1, "{text}");
+    } else {
+        assert!(
+            matches!(exec.outcome, Outcome::Signaled { signal: 9 }),
+            "{exec:#?}"
+        );
+    }
+}
