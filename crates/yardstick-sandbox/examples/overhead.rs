@@ -3,7 +3,7 @@
 //! `cargo run --release -p yardstick-sandbox --example overhead [runs]`
 //! (needs the shim helper: build it first with `cargo build --release -p yardstick-sandbox`).
 //!
-//! `DROP=cgroup,net,ipc,pid,mnt,landlock,seccomp` (any subset) disables
+//! `DROP=cgroup,pids,mem,net,ipc,pid,mnt,landlock,seccomp` (any subset) disables
 //! layers to see what each costs; the sandbox then runs unconfined on purpose.
 
 use std::path::PathBuf;
@@ -42,7 +42,12 @@ async fn main() {
     let mut caps = yardstick_sandbox::probe();
     for layer in std::env::var("DROP").unwrap_or_default().split(',') {
         match layer {
-            "cgroup" => caps.cgroup_pids = None,
+            "cgroup" => {
+                caps.cgroup_pids = None;
+                caps.cgroup_memory = None;
+            }
+            "pids" => caps.cgroup_pids = None,
+            "mem" => caps.cgroup_memory = None,
             "net" => caps.net_namespace = false,
             "pid" => caps.pid_namespace = false,
             "ipc" => caps.ipc_namespace = false,
