@@ -182,6 +182,7 @@ impl Sandbox {
         {
             sweep_stale_cgroups(&cg.parent);
         }
+        sweep_stale_workdirs(&config.work_root);
         Ok(Sandbox {
             config,
             capabilities,
@@ -230,7 +231,7 @@ impl Sandbox {
         files: &[(String, Vec<u8>)],
     ) -> Result<(tempfile::TempDir, PathBuf), SandboxError> {
         let workdir = tempfile::Builder::new()
-            .prefix("yardstick-job-")
+            .prefix(&format!("yardstick-job-{}-", std::process::id()))
             .tempdir_in(&self.config.work_root)
             .map_err(io(format!(
                 "creating a working directory in {}",
@@ -599,22 +600,41 @@ pub(crate) fn kill_cgroup(dir: &Path) {
 /// Remove job cgroups (`yardstick-job-<pid>-<n>`) left by processes that no
 /// longer exist, e.g. after a crash. Busy or foreign directories are left alone.
 fn sweep_stale_cgroups(parent: &Path) {
-    let Ok(entries) = std::fs::read_dir(parent) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(owner) = name
-            .strip_prefix("yardstick-job-")
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if owner != std::process::id() && !Path::new(&format!("/proc/{owner}")).exists() {
-            let _ = std::fs::remove_dir(entry.path());
-        }
+    for dir in stale_job_dirs(parent) {
+        let _ = std::fs::remove_dir(dir);
     }
+}
+
+/// Remove working directories (`yardstick-job-<pid>-…`) left by processes
+/// that no longer exist (a harness killed mid-job cannot clean up).
+fn sweep_stale_workdirs(parent: &Path) {
+    for dir in stale_job_dirs(parent) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Real directories (not symlinks) of `parent` named `yardstick-job-<pid>-…`
+/// whose creating process is gone.
+fn stale_job_dirs(parent: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let owner = name
+                .strip_prefix("yardstick-job-")?
+                .split('-')
+                .next()?
+                .parse::<u32>()
+                .ok()?;
+            let gone =
+                owner != std::process::id() && !Path::new(&format!("/proc/{owner}")).exists();
+            gone.then(|| entry.path())
+        })
+        .collect()
 }
 
 /// Empty and remove a job cgroup; processes take a moment to leave it after SIGKILL.
@@ -668,6 +688,23 @@ impl Tail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sweeps_only_dirs_of_dead_processes() {
+        let root = tempfile::tempdir().unwrap();
+        // pid_max is at most 2^22: this pid cannot exist.
+        let dead = root.path().join("yardstick-job-4194305-abc");
+        let alive = root
+            .path()
+            .join(format!("yardstick-job-{}-abc", std::process::id()));
+        let other = root.path().join("something-else");
+        for d in [&dead, &alive, &other] {
+            std::fs::create_dir(d).unwrap();
+            std::fs::write(d.join("f"), "x").unwrap();
+        }
+        sweep_stale_workdirs(root.path());
+        assert!(!dead.exists() && alive.exists() && other.exists());
+    }
 
     #[test]
     fn tail_keeps_the_end() {
