@@ -139,10 +139,104 @@ pub enum GraderSpec {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         forbidden: Vec<String>,
     },
+    /// Hidden tests: the code extracted from the answer runs in the sandbox,
+    /// then each test snippet runs after it in a fresh process; score =
+    /// 100 × passed / total. A timeout or crash fails its test, never the
+    /// grader. The item's first reference is the reference solution.
+    CodeTests {
+        #[serde(default)]
+        language: CodeLanguage,
+        /// The function (or class) the tests call. Extraction prefers the
+        /// fenced block that defines it when an answer has several.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry_point: Option<String>,
+        /// Code run after the solution, one process per test: it passes
+        /// when it finishes without error (`assert add(1, 2) == 3`).
+        tests: Vec<String>,
+        /// Code run before the solution (imports, helper definitions the
+        /// prompt showed); the solution may redefine anything in it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        setup: Option<String>,
+        /// Wall-time limit per test, seconds (default: the sandbox's 20 s,
+        /// with 10 s of CPU).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_secs: Option<f64>,
+        /// Answers known to be wrong. Not used in grading: `yardstick
+        /// selfcheck` checks that each scores below 100, which shows that
+        /// the tests can fail at all.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        known_wrong: Vec<String>,
+    },
+    /// "What exactly does this program print?": `program` runs in the
+    /// sandbox for the true output; the answer is checked twice — its
+    /// content against that output (correctness) and its shape against the
+    /// format rules (format) — and `combine` says how the two make the score.
+    OutputPrediction {
+        #[serde(default)]
+        language: CodeLanguage,
+        program: String,
+        #[serde(default)]
+        combine: PredictionCombine,
+        /// The answer must not be wrapped in a code fence.
+        #[serde(default = "yes")]
+        no_fence: bool,
+        /// The answer must be only the output: no line of prose around it
+        /// ("The output is:").
+        #[serde(default = "yes")]
+        no_explanation: bool,
+        /// No blank line before the output and none after it.
+        #[serde(default = "yes")]
+        no_extra_blank_lines: bool,
+        /// Answers known to be wrong, for `yardstick selfcheck` only.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        known_wrong: Vec<String>,
+    },
 }
 
 fn yes() -> bool {
     true
+}
+
+/// The language of a code item's programs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeLanguage {
+    #[default]
+    Python,
+    /// Run with Node (when installed on the grading host).
+    Javascript,
+}
+
+impl CodeLanguage {
+    pub fn id(self) -> &'static str {
+        match self {
+            CodeLanguage::Python => "python",
+            CodeLanguage::Javascript => "javascript",
+        }
+    }
+
+    /// Fence tags that mean this language (lower-case).
+    pub fn fence_tags(self) -> &'static [&'static str] {
+        match self {
+            CodeLanguage::Python => &["python", "py", "python3"],
+            CodeLanguage::Javascript => &["javascript", "js", "node", "nodejs"],
+        }
+    }
+}
+
+/// How the two checks of an output-prediction item make its score.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PredictionCombine {
+    /// 100 only when the output is right *and* the format rules hold; else 0.
+    /// The default: the question asks for exactly the output.
+    #[default]
+    Both,
+    /// The output decides (100 or 0); format is recorded, not scored.
+    CorrectnessOnly,
+    /// Correctness weighs 3, format 1: right output in the wrong shape
+    /// scores 75, the right shape around a wrong output 25.
+    Weighted,
 }
 
 impl GraderSpec {
@@ -158,7 +252,17 @@ impl GraderSpec {
             GraderSpec::Grounding { .. } => "grounding",
             GraderSpec::Integrity { .. } => "integrity",
             GraderSpec::Format { .. } => "format",
+            GraderSpec::CodeTests { .. } => "code_tests",
+            GraderSpec::OutputPrediction { .. } => "output_prediction",
         }
+    }
+
+    /// Graders that run code, and therefore need a sandbox.
+    pub fn needs_sandbox(&self) -> bool {
+        matches!(
+            self,
+            GraderSpec::CodeTests { .. } | GraderSpec::OutputPrediction { .. }
+        )
     }
 }
 
@@ -536,6 +640,51 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.grader_id(), "format");
+    }
+
+    #[test]
+    fn code_graders_read_with_defaults() {
+        let g: GraderSpec = serde_json::from_str(
+            r#"{"type":"code_tests","entry_point":"add","tests":["assert add(1,2)==3"]}"#,
+        )
+        .unwrap();
+        assert_eq!(g.grader_id(), "code_tests");
+        assert!(g.needs_sandbox());
+        let GraderSpec::CodeTests {
+            language,
+            known_wrong,
+            timeout_secs,
+            ..
+        } = g
+        else {
+            panic!("not code_tests")
+        };
+        assert_eq!(language, CodeLanguage::Python);
+        assert!(known_wrong.is_empty() && timeout_secs.is_none());
+        let p: GraderSpec = serde_json::from_str(
+            r#"{"type":"output_prediction","program":"print(1)","combine":"weighted","no_fence":false}"#,
+        )
+        .unwrap();
+        let GraderSpec::OutputPrediction {
+            combine,
+            no_fence,
+            no_explanation,
+            no_extra_blank_lines,
+            ..
+        } = p
+        else {
+            panic!("not output_prediction")
+        };
+        assert_eq!(combine, PredictionCombine::Weighted);
+        assert!(!no_fence && no_explanation && no_extra_blank_lines);
+        assert!(serde_json::from_str::<GraderSpec>(
+            r#"{"type":"code_tests","tests":[],"language":"rust"}"#
+        )
+        .is_err());
+        assert!(!GraderSpec::Exact {
+            case_sensitive: false
+        }
+        .needs_sandbox());
     }
 
     #[test]

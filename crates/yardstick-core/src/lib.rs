@@ -14,7 +14,8 @@ pub use chat::{ChatRequest, ChatResponse, ErrorClass, Message, ProviderError, Ro
 pub use dimension::Dimension;
 pub use grade::{Check, Grade};
 pub use item::{
-    numbered_paragraphs, Fabrication, FactRule, GraderSpec, GroundingWeights, Item, JsonFieldCheck,
-    KeywordRule, NumberPick, NumberRule, RankingRule, RegexRule, TableRule,
+    numbered_paragraphs, CodeLanguage, Fabrication, FactRule, GraderSpec, GroundingWeights, Item,
+    JsonFieldCheck, KeywordRule, NumberPick, NumberRule, PredictionCombine, RankingRule, RegexRule,
+    TableRule,
 };
 pub use model::{ModelSpec, ProviderKind};

@@ -20,6 +20,7 @@ pub(crate) fn version(spec: &GraderSpec) -> &'static str {
         GraderSpec::JsonFields { .. } => "1",
         GraderSpec::Choice { .. } => "1",
         GraderSpec::Ranking { .. } => "1",
+        GraderSpec::CodeTests { .. } | GraderSpec::OutputPrediction { .. } => crate::code::VERSION,
     }
 }
 
@@ -65,6 +66,9 @@ impl Grader for RuleGrader {
             GraderSpec::Grounding { .. } => crate::grounding::grade(item, answer).map_err(fail)?,
             GraderSpec::Integrity { .. } => crate::integrity::grade(item, answer).map_err(fail)?,
             GraderSpec::Format { .. } => crate::format::grade(item, answer).map_err(fail)?,
+            GraderSpec::CodeTests { .. } | GraderSpec::OutputPrediction { .. } => {
+                return Err(fail("code items are graded by the code grader".into()))
+            }
         };
         Ok(Grade::from_checks(
             spec.grader_id(),
