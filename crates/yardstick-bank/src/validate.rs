@@ -45,6 +45,8 @@ const GRADER_TYPES: &[&str] = &[
     "grounding",
     "integrity",
     "format",
+    "code_tests",
+    "output_prediction",
 ];
 
 /// The keys each grader type reads besides `type` (mirrors `GraderSpec`).
@@ -84,6 +86,23 @@ fn grader_keys(kind: &str) -> &'static [&'static str] {
             "max_lines",
             "forbidden_preamble",
             "forbidden",
+        ],
+        "code_tests" => &[
+            "language",
+            "entry_point",
+            "tests",
+            "setup",
+            "timeout_secs",
+            "known_wrong",
+        ],
+        "output_prediction" => &[
+            "language",
+            "program",
+            "combine",
+            "no_fence",
+            "no_explanation",
+            "no_extra_blank_lines",
+            "known_wrong",
         ],
         _ => &[],
     }
@@ -689,6 +708,8 @@ impl<'a> FileCheck<'a> {
             "json_fields" => Some("fields"),
             "choice" => Some("choices"),
             "ranking" => Some("order"),
+            "code_tests" => Some("tests"),
+            "output_prediction" => Some("program"),
             _ => None,
         };
         if let Some(key) = required {
@@ -765,8 +786,18 @@ impl<'a> FileCheck<'a> {
             "min_words" => {
                 self.count(e, 0);
             }
-            "quotes" | "citations" | "numbers" | "require_citation" | "unsupported"
-            | "forbidden_preamble" | "case_sensitive" | "must_match" | "case_insensitive" => {
+            "quotes"
+            | "citations"
+            | "numbers"
+            | "require_citation"
+            | "unsupported"
+            | "forbidden_preamble"
+            | "case_sensitive"
+            | "must_match"
+            | "case_insensitive"
+            | "no_fence"
+            | "no_explanation"
+            | "no_extra_blank_lines" => {
                 if !matches!(e.node.value, Value::Boolean(_)) {
                     self.err(
                         e.line,
@@ -825,6 +856,79 @@ impl<'a> FileCheck<'a> {
                 }
             }
             "fields" => self.json_fields(e),
+            "language" => self.one_of(e, &["python", "javascript"]),
+            "combine" => self.one_of(e, &["both", "correctness_only", "weighted"]),
+            "entry_point" => {
+                if let Some(name) = self.string(e) {
+                    let identifier = name
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_alphabetic() || c == '_' || c == '$')
+                        && name
+                            .chars()
+                            .all(|c| c.is_alphanumeric() || c == '_' || c == '$');
+                    if !identifier {
+                        self.err(
+                            e.line,
+                            format!("`entry_point` {name:?} is not a function or class name"),
+                        );
+                    }
+                }
+            }
+            "program" | "setup" => {
+                if let Some(code) = self.string(e) {
+                    if code.trim().is_empty() {
+                        self.err(e.line, format!("`{}` is empty", e.key));
+                    }
+                }
+            }
+            "tests" | "known_wrong" => {
+                let Value::Array(nodes) = &e.node.value else {
+                    self.err(
+                        e.line,
+                        format!(
+                            "`{}` must be an array of strings (code), found {}",
+                            e.key,
+                            e.node.value.kind()
+                        ),
+                    );
+                    return false;
+                };
+                if e.key == "tests" && nodes.is_empty() {
+                    self.err(
+                        e.line,
+                        "`tests` is empty; with no test every answer would score 0 — add snippets such as `assert f(1) == 2`",
+                    );
+                }
+                for (i, n) in nodes.iter().enumerate() {
+                    match &n.value {
+                        Value::String(code) if !code.trim().is_empty() => {}
+                        Value::String(_) => self.err(n.line, format!("`{}[{i}]` is empty", e.key)),
+                        other => self.err(
+                            n.line,
+                            format!("`{}[{i}]` must be a string, found {}", e.key, other.kind()),
+                        ),
+                    }
+                }
+            }
+            "timeout_secs" => match e.node.value {
+                Value::Integer(i) if (1..=300).contains(&i) => {}
+                Value::Float(f) if f > 0.0 && f <= 300.0 => {}
+                Value::Integer(_) | Value::Float(_) => self.err(
+                    e.line,
+                    format!(
+                        "`timeout_secs` is {}; it must be above 0 and at most 300 seconds",
+                        describe(&e.node.value)
+                    ),
+                ),
+                _ => self.err(
+                    e.line,
+                    format!(
+                        "`timeout_secs` must be a number of seconds, found {}",
+                        e.node.value.kind()
+                    ),
+                ),
+            },
             _ => unreachable!("grader_keys lists only the keys handled here"),
         }
         self.errors.len() == before
@@ -1440,6 +1544,8 @@ impl<'a> FileCheck<'a> {
             "exact" => "the accepted answer(s)",
             "numeric" => "the expected number",
             "choice" => "the correct label",
+            "code_tests" => "a reference solution that passes every test (`yardstick selfcheck` runs it)",
+            "output_prediction" => "the program's exact output (`yardstick selfcheck` compares it with what the program prints)",
             _ => return,
         };
         let Some(first) = refs.first() else {

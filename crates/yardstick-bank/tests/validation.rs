@@ -435,3 +435,118 @@ fn duplicate_ids_are_reported_even_among_invalid_items() {
     assert!(found[0].starts_with("b/a.toml:4: `prompt` is empty"));
     assert!(found[1].starts_with("b/b.jsonl:1: duplicate id `same`: also defined at b/a.toml:1"));
 }
+
+const CODE: &str = r#"[[items]]
+id = "c-1"
+dimension = "code_execution"
+prompt = "Write add(a, b)."
+references = ["def add(a, b):\n    return a + b"]
+
+[items.grader]
+type = "code_tests"
+entry_point = "add"
+tests = [
+  "assert add(1, 2) == 3",
+  "assert add(0, 0) == 0",
+]
+known_wrong = ["def add(a, b):\n    return a - b"]
+"#;
+
+#[test]
+fn code_graders_load_with_their_defaults() {
+    let bank = load(&[("b/c.toml", CODE)]).unwrap();
+    let GraderSpec::CodeTests {
+        entry_point,
+        tests,
+        known_wrong,
+        language,
+        ..
+    } = &bank.get("c-1").unwrap().item.grader
+    else {
+        panic!("not code_tests")
+    };
+    assert_eq!(entry_point.as_deref(), Some("add"));
+    assert_eq!(tests.len(), 2);
+    assert_eq!(known_wrong.len(), 1);
+    assert_eq!(*language, yardstick_core::CodeLanguage::Python);
+    let predict = "[[items]]\nid = \"p\"\ndimension = \"code_execution\"\nprompt = \"x\"\nreferences = [\"3\"]\ngrader = { type = \"output_prediction\", program = \"print(3)\", combine = \"weighted\", no_fence = false }\n";
+    assert!(load(&[("b/p.toml", predict)]).is_ok());
+}
+
+#[test]
+fn code_grader_problems_are_reported_at_their_lines() {
+    let with = |from: &str, to: &str| CODE.replace(from, to);
+    only_problem(
+        &[(
+            "b/c.toml",
+            &with("entry_point = \"add\"", "entrypoint = \"add\""),
+        )],
+        "b/c.toml:9",
+        &["entrypoint", "entry_point"],
+    );
+    only_problem(
+        &[(
+            "b/c.toml",
+            &with(
+                "type = \"code_tests\"",
+                "type = \"code_tests\"\nlanguage = \"rust\"",
+            ),
+        )],
+        "b/c.toml:9",
+        &["`rust`", "python, javascript"],
+    );
+    only_problem(
+        &[(
+            "b/c.toml",
+            &with("  \"assert add(0, 0) == 0\",", "  \"  \","),
+        )],
+        "b/c.toml:12",
+        &["`tests[1]` is empty"],
+    );
+    only_problem(
+        &[(
+            "b/c.toml",
+            &with(
+                "tests = [\n  \"assert add(1, 2) == 3\",\n  \"assert add(0, 0) == 0\",\n]",
+                "tests = []",
+            ),
+        )],
+        "b/c.toml:10",
+        &["`tests` is empty"],
+    );
+    only_problem(
+        &[(
+            "b/c.toml",
+            &with("entry_point = \"add\"", "entry_point = \"add(a, b)\""),
+        )],
+        "b/c.toml:9",
+        &["not a function or class name"],
+    );
+    only_problem(
+        &[(
+            "b/c.toml",
+            &with("known_wrong", "timeout_secs = -1\nknown_wrong"),
+        )],
+        "b/c.toml:14",
+        &["`timeout_secs` is -1"],
+    );
+    only_problem(
+        &[(
+            "b/c.toml",
+            &with("references = [\"def add(a, b):\\n    return a + b\"]\n", ""),
+        )],
+        "b/c.toml:1",
+        &["needs at least one reference", "reference solution"],
+    );
+    let no_program = "[[items]]\nid = \"p\"\ndimension = \"code_execution\"\nprompt = \"x\"\nreferences = [\"3\"]\ngrader = { type = \"output_prediction\", combine = \"all\" }\n";
+    let found = problems(&[("b/p.toml", no_program)]);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].starts_with("b/p.toml:6: `combine` is `all`"),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].starts_with("b/p.toml:6: a `output_prediction` grader needs `program`"),
+        "{found:#?}"
+    );
+}
