@@ -1,12 +1,13 @@
 //! One function per command. Each loads what it needs (configuration, bank,
 //! store, providers) in the order that fails fastest and stores least.
 
+use crate::code::GraderSet;
 use crate::config::{Config, CONFIG_FILE, EXAMPLE};
 use crate::progress::Progress;
 use crate::render::{self, opt, table};
 use crate::{
-    bank_source, connect, BankCommand, Cli, Command, ExportFormat, ModelsCommand, RunArgs,
-    ShowCommand,
+    bank_source, code, connect, BankCommand, Cli, Command, ExportFormat, ImportCommand,
+    ModelsCommand, RunArgs, SandboxArgs, ShowCommand,
 };
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -15,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use yardstick_graders::Graders;
 use yardstick_runner::{create_run, execute, leaderboard, regrade, RunOptions, RunSummary};
 use yardstick_store::Store;
 
@@ -53,8 +53,14 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Init { .. } => unreachable!("handled above"),
         Command::Bank(BankCommand::Validate { dir, json }) => bank_validate(&ctx, dir, json),
         Command::Run(args) => run(&ctx, args).await,
-        Command::Resume { run, json } => resume(&ctx, run, json).await,
-        Command::Regrade { run, json } => regrade_run(&ctx, run, json).await,
+        Command::Resume { run, json, sandbox } => resume(&ctx, run, json, sandbox).await,
+        Command::Regrade { run, json, sandbox } => regrade_run(&ctx, run, json, sandbox).await,
+        Command::Selfcheck {
+            bank,
+            json,
+            sandbox,
+        } => selfcheck(&ctx, bank, json, sandbox).await,
+        Command::Import(ImportCommand::Humaneval { file, out }) => import_humaneval(&file, &out),
         Command::Board { run, json } => board(&ctx, run, json).await,
         Command::Show(what) => show(&ctx, what).await,
         Command::Export { run, format, out } => export(&ctx, run, format, out).await,
@@ -149,14 +155,17 @@ async fn execute_and_report(
     store: &Store,
     run_id: i64,
     models: &[yardstick_runner::Model],
+    graders: &GraderSet,
     json: bool,
 ) -> Result<ExitCode> {
     let stop = stop_on_ctrl_c();
     let progress = Progress::new();
-    let summary: RunSummary = execute(store, run_id, models, &Graders::new(), &stop, &|e| {
+    let summary = execute(store, run_id, models, &graders.graders, &stop, &|e| {
         progress.on_event(e)
     })
-    .await?;
+    .await;
+    graders.shutdown().await;
+    let summary: RunSummary = summary?;
     progress.finish();
     if summary.interrupted {
         eprintln!("Run #{run_id} interrupted after {} attempts; continue with `yardstick resume {run_id}`", summary.asked);
@@ -201,6 +210,16 @@ async fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
         bail!("--epochs must be at least 1");
     }
     let models = connect::connect(&specs)?;
+    // The sandbox is built only when the draw can contain code items, and
+    // before anything is stored: a host that cannot run them fails here.
+    let graders = GraderSet::for_items(
+        bank.iter().map(|b| &b.item).filter(|i| {
+            kind.dimensions
+                .as_ref()
+                .is_none_or(|d| d.contains(&i.dimension))
+        }),
+        args.sandbox.allow_unconfined,
+    )?;
     let store = ctx.store().await?;
     let options = RunOptions {
         kind: args.kind.clone(),
@@ -212,10 +231,21 @@ async fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
     };
     let run_id = create_run(&store, &bank, &specs, &options).await?;
     eprintln!("Run #{run_id} ({}, seed {seed}) created", args.kind);
-    execute_and_report(ctx, &store, run_id, &models, args.json).await
+    execute_and_report(ctx, &store, run_id, &models, &graders, args.json).await
 }
 
-async fn resume(ctx: &Ctx, run_id: i64, json: bool) -> Result<ExitCode> {
+/// The graders for a stored run: with the sandbox only if its draw holds code items.
+async fn graders_for_run(store: &Store, run_id: i64, sandbox: SandboxArgs) -> Result<GraderSet> {
+    let mut items = Vec::new();
+    for ri in store.run_items(run_id).await? {
+        if let Some(item) = store.get_item(&ri.item_id, &ri.version).await? {
+            items.push(item);
+        }
+    }
+    GraderSet::for_items(&items, sandbox.allow_unconfined)
+}
+
+async fn resume(ctx: &Ctx, run_id: i64, json: bool, sandbox: SandboxArgs) -> Result<ExitCode> {
     let store = ctx.existing_store().await?;
     let run = store.get_run(run_id).await?.with_context(|| {
         format!(
@@ -233,17 +263,71 @@ async fn resume(ctx: &Ctx, run_id: i64, json: bool) -> Result<ExitCode> {
             )
         })?;
     let models = connect::connect(&specs)?;
-    execute_and_report(ctx, &store, run_id, &models, json).await
+    let graders = graders_for_run(&store, run_id, sandbox).await?;
+    execute_and_report(ctx, &store, run_id, &models, &graders, json).await
 }
 
-async fn regrade_run(ctx: &Ctx, run_id: i64, json: bool) -> Result<ExitCode> {
+async fn regrade_run(ctx: &Ctx, run_id: i64, json: bool, sandbox: SandboxArgs) -> Result<ExitCode> {
     let store = ctx.existing_store().await?;
+    let graders = graders_for_run(&store, run_id, sandbox).await?;
     let progress = Progress::new();
-    let (graded, failed) =
-        regrade(&store, run_id, &Graders::new(), &|e| progress.on_event(e)).await?;
+    let result = regrade(&store, run_id, &graders.graders, &|e| progress.on_event(e)).await;
+    graders.shutdown().await;
+    let (graded, failed) = result?;
     progress.finish();
     eprintln!("Run #{run_id}: {graded} answers re-graded ({failed} grader failures); earlier grades are kept");
     board(ctx, Some(run_id), json).await
+}
+
+async fn selfcheck(
+    ctx: &Ctx,
+    dir: Option<PathBuf>,
+    json: bool,
+    sandbox: SandboxArgs,
+) -> Result<ExitCode> {
+    let dir = dir.or_else(|| ctx.config.bank.clone());
+    let shown = dir
+        .as_ref()
+        .map_or("the built-in bank".to_string(), |d| d.display().to_string());
+    let bank = match bank_source::load(dir.as_deref()) {
+        Ok(bank) => bank,
+        Err(errors) => bail!("{shown} is invalid:\n{errors}"),
+    };
+    let report = code::selfcheck(&bank, sandbox.allow_unconfined).await?;
+    if json {
+        print_json(&report)?;
+    } else {
+        for f in &report.failures {
+            println!("FAIL {} ({}): {}", f.item, f.source, f.problem);
+        }
+        println!(
+            "{shown}: {} items, {} references at 100, {} known-wrong answers checked, {} failures, {:.1} s{}",
+            report.items,
+            report.references_ok,
+            report.known_wrong_checked,
+            report.failures.len(),
+            report.seconds,
+            report
+                .isolation
+                .as_ref()
+                .map_or(String::new(), |i| format!(" (sandbox: {i})"))
+        );
+    }
+    Ok(if report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn import_humaneval(file: &Path, out: &Path) -> Result<ExitCode> {
+    let (path, items, tests) = code::import_humaneval(file, out)?;
+    println!(
+        "wrote {items} items ({tests} tests) to {} — check them with `yardstick selfcheck {}`",
+        path.display(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn latest_run(store: &Store) -> Result<i64> {

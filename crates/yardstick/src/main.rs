@@ -3,6 +3,7 @@
 //! together; the work happens in the crates.
 
 mod bank_source;
+mod code;
 mod commands;
 mod config;
 mod connect;
@@ -51,13 +52,31 @@ enum Command {
         run: i64,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        sandbox: SandboxArgs,
     },
     /// Re-grade a run's stored answers with the current graders (new grades; old ones kept).
     Regrade {
         run: i64,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        sandbox: SandboxArgs,
     },
+    /// Grade every item's first reference with its own grader (code items in
+    /// the sandbox) and every known-wrong answer; fail unless each reference
+    /// scores 100 and each known-wrong answer less.
+    Selfcheck {
+        /// Bank directory (default: the configured bank, else the built-in one).
+        bank: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        sandbox: SandboxArgs,
+    },
+    /// Turn another benchmark's files into bank items.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Print the leaderboard of a run (default: the latest run).
     Board {
         #[arg(long)]
@@ -80,6 +99,27 @@ enum Command {
     /// Configured and cached models.
     #[command(subcommand)]
     Models(ModelsCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// HumanEval problems (HumanEval.jsonl or .jsonl.gz) → DIR/humaneval.toml of `code_tests` items.
+    Humaneval {
+        file: PathBuf,
+        /// Bank directory to write into.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// How code items may run.
+#[derive(Args, Clone, Copy)]
+struct SandboxArgs {
+    /// Run code items even when this host lacks a sandbox layer (Landlock,
+    /// seccomp, PID or network namespace); every grade records the layers
+    /// that were missing. Without it the sandbox refuses to run.
+    #[arg(long)]
+    allow_unconfined: bool,
 }
 
 #[derive(Subcommand)]
@@ -115,6 +155,8 @@ struct RunArgs {
     seed: Option<u64>,
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
 }
 
 #[derive(Subcommand)]
@@ -178,6 +220,12 @@ fn init_tracing(verbose: u8) {
 }
 
 fn main() -> ExitCode {
+    // The sandbox's shim must be single-threaded: it runs before clap, the
+    // tracing subscriber and the tokio runtime exist.
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("sandbox-shim") {
+        yardstick_sandbox::shim_main(args);
+    }
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
