@@ -472,7 +472,15 @@ impl CodeRunner {
             .acquire()
             .await
             .map_err(|_| SandboxError::Setup("the code runner is shut down".into()))?;
-        if let Some(limits) = self.limits_for(timeout_secs) {
+        // The warm worker needs its own PID namespace (it kills every process
+        // it can signal between jobs); an unconfined sandbox without one runs
+        // every test cold instead.
+        let cold_limits = match self.limits_for(timeout_secs) {
+            Some(limits) => Some(limits),
+            None if !self.sandbox.isolation().pid_namespace => Some(self.limits.clone()),
+            None => None,
+        };
+        if let Some(limits) = cold_limits {
             let runner = PythonRunner::new(self.sandbox.clone(), self.python.clone(), limits);
             return runner.run_tests(solution, tests).await;
         }

