@@ -124,19 +124,12 @@ pub async fn execute(
         .collect::<Result<_, _>>()?;
     // Items keyed by the version stored with the draw, never re-hashed: the
     // draw is the identity of what was asked.
-    let mut items: Vec<(String, Arc<Item>)> = Vec::new();
-    for ri in store.run_items(run_id).await? {
-        let item = store
-            .get_item(&ri.item_id, &ri.version)
-            .await?
-            .ok_or_else(|| RunError::MissingItem {
-                run: run_id,
-                item: ri.item_id.clone(),
-                version: ri.version.clone(),
-            })?;
-        items.push((ri.version, Arc::new(item)));
-    }
-
+    let items: Vec<(String, Arc<Item>)> = store
+        .drawn_items(run_id)
+        .await?
+        .into_iter()
+        .map(|(version, item)| (version, Arc::new(item)))
+        .collect();
     if items.is_empty() {
         return Err(RunError::EmptyRun(run_id));
     }

@@ -92,7 +92,10 @@ impl Store {
     /// error instead of a new empty database: commands that only read
     /// (`board`, `show`, `resume`, …) must not leave empty files behind.
     pub async fn open_existing(url: &str) -> Result<Store> {
-        if let open::Target::Sqlite { path: Some(path), .. } = open::parse_target(url)? {
+        if let open::Target::Sqlite {
+            path: Some(path), ..
+        } = open::parse_target(url)?
+        {
             if !path.exists() {
                 return Err(StoreError::NoDatabase { path });
             }
@@ -176,22 +179,27 @@ impl Store {
         let first_seen = now_ms();
         let what = || format!("storing {} items", items.len());
         let mut tx = self.pool.begin().await.map_err(query_err(what()))?;
-        for (item, (version, json)) in items.iter().zip(&rows) {
-            sqlx::query(
-                "INSERT INTO items (item_id, version, dimension, content_json, first_seen) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (item_id, version) DO NOTHING",
-            )
-            .bind(item.id.as_str())
-            .bind(version.as_str())
-            .bind(item.dimension.id())
-            .bind(json.as_str())
-            .bind(first_seen)
-            .execute(&mut *tx)
-            .await
-            .map_err(query_err(format!(
-                "storing item `{}` version {version}",
-                item.id
-            )))?;
+        // Multi-row statements: one round trip per chunk instead of per item.
+        for (chunk_items, chunk_rows) in items
+            .chunks(ROWS_PER_STATEMENT)
+            .zip(rows.chunks(ROWS_PER_STATEMENT))
+        {
+            let sql = format!(
+                "INSERT INTO items (item_id, version, dimension, content_json, first_seen) VALUES {} \
+                 ON CONFLICT (item_id, version) DO NOTHING",
+                values_placeholders(chunk_items.len(), 5)
+            );
+            // Safe: the SQL is a fixed template; only the placeholder count varies.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (item, (version, json)) in chunk_items.iter().zip(chunk_rows) {
+                query = query
+                    .bind(item.id.as_str())
+                    .bind(version.as_str())
+                    .bind(item.dimension.id())
+                    .bind(json.as_str())
+                    .bind(first_seen);
+            }
+            query.execute(&mut *tx).await.map_err(query_err(what()))?;
         }
         tx.commit().await.map_err(query_err(what()))?;
         Ok(())
@@ -321,21 +329,77 @@ impl Store {
             )
         };
         let mut tx = self.pool.begin().await.map_err(query_err(what()))?;
-        for (position, (item_id, version)) in items.iter().enumerate() {
-            sqlx::query("INSERT INTO run_items (run_id, position, item_id, version) VALUES ($1, $2, $3, $4)")
-                .bind(run_id)
-                .bind(position as i64)
-                .bind(item_id.as_str())
-                .bind(version.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(|source| StoreError::Query {
-                    what: format!("{} — at position {position}, item `{item_id}` version {version}", what()),
-                    source,
-                })?;
+        for (chunk_index, chunk) in items.chunks(ROWS_PER_STATEMENT).enumerate() {
+            let sql = format!(
+                "INSERT INTO run_items (run_id, position, item_id, version) VALUES {}",
+                values_placeholders(chunk.len(), 4)
+            );
+            // Safe: the SQL is a fixed template; only the placeholder count varies.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (offset, (item_id, version)) in chunk.iter().enumerate() {
+                let position = (chunk_index * ROWS_PER_STATEMENT + offset) as i64;
+                query = query
+                    .bind(run_id)
+                    .bind(position)
+                    .bind(item_id.as_str())
+                    .bind(version.as_str());
+            }
+            if let Err(source) = query.execute(&mut *tx).await {
+                drop(tx); // rolls back: a draw is stored whole or not at all
+                let what = match self.first_missing_item(chunk).await? {
+                    Some((item_id, version)) => {
+                        format!(
+                            "{} — item `{item_id}` version {version} is not stored",
+                            what()
+                        )
+                    }
+                    None => what(),
+                };
+                return Err(StoreError::Query { what, source });
+            }
         }
         tx.commit().await.map_err(query_err(what()))?;
         Ok(())
+    }
+
+    /// The first of `keys` (item id, version) with no stored item, to name it in an error.
+    async fn first_missing_item<'a>(
+        &self,
+        keys: &'a [(String, String)],
+    ) -> Result<Option<&'a (String, String)>> {
+        for key in keys {
+            if self.get_item(&key.0, &key.1).await?.is_none() {
+                return Ok(Some(key));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A run's drawn items with their stored content, in draw order, keyed by
+    /// the version stored with the draw (one query, however large the draw).
+    pub async fn drawn_items(&self, run_id: i64) -> Result<Vec<(String, Item)>> {
+        let rows = sqlx::query(
+            "SELECT ri.item_id, ri.version, i.content_json FROM run_items ri \
+             JOIN items i ON i.item_id = ri.item_id AND i.version = ri.version \
+             WHERE ri.run_id = $1 ORDER BY ri.position",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query_err(format!(
+            "reading the drawn items of run #{run_id}"
+        )))?;
+        rows.iter()
+            .map(|row| {
+                let item_id: String = row.try_get(0).map_err(query_err("reading a drawn item"))?;
+                let version: String = row.try_get(1).map_err(query_err("reading a drawn item"))?;
+                let json: String = row.try_get(2).map_err(query_err("reading a drawn item"))?;
+                let item = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
+                    what: format!("item `{item_id}` version {version}: stored JSON does not read as an item ({e})"),
+                })?;
+                Ok((version, item))
+            })
+            .collect()
     }
 
     /// A run's draw in order.
@@ -782,6 +846,22 @@ fn read_attempt(row: &AnyRow) -> Result<AttemptRow> {
         started_at: r.get("started_at")?,
         finished_at: r.get("finished_at")?,
     })
+}
+
+/// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's bound-parameter limits.
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// `($1, $2, …), ($k, …)` for `rows` rows of `columns` values.
+fn values_placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cells: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

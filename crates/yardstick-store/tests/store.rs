@@ -162,6 +162,14 @@ async fn run_items_keep_the_draw_order(db: TestDb) {
         ]
     );
     assert_eq!(stored[0].version, items[2].version());
+    let drawn = s.drawn_items(run).await.unwrap();
+    assert_eq!(
+        drawn,
+        [2, 0, 1]
+            .iter()
+            .map(|&i| (items[i].version(), items[i].clone()))
+            .collect::<Vec<_>>()
+    );
 
     // A draw is stored once, and it may only name stored item versions.
     let again = s.add_run_items(run, &draw).await.unwrap_err();
