@@ -156,7 +156,9 @@ async fn run(graders: &Graders) {
     );
 
     // JavaScript, when Node is installed.
-    if Interpreter::node().is_some() {
+    if Interpreter::node().is_none() {
+        eprintln!("node not installed: JavaScript grading not exercised");
+    } else {
         let mut js = code_item(&["if (add(1, 2) !== 3) throw new Error('add(1, 2)')"], None);
         if let GraderSpec::CodeTests { language, .. } = &mut js.grader {
             *language = CodeLanguage::Javascript;
@@ -211,6 +213,24 @@ fn main() {
         let graders = Graders::with_code_runner(runner.clone());
         run(&graders).await;
         runner.shutdown().await;
+
+        // A JavaScript item on a host without Node is a grader error, not a zero.
+        let without_node = Graders::with_code_runner(Arc::new(CodeRunner::new(
+            runner.sandbox().clone(),
+            Interpreter::python3().expect("python3"),
+            None,
+            Limits::default(),
+            1,
+        )));
+        let mut js = code_item(&["if (add(1, 2) !== 3) throw new Error()"], None);
+        if let GraderSpec::CodeTests { language, .. } = &mut js.grader {
+            *language = CodeLanguage::Javascript;
+        }
+        let err = without_node
+            .grade(&js, "function add(a, b) { return a + b; }")
+            .await
+            .unwrap_err();
+        assert!(err.message.contains("`node` is not installed"), "{err}");
     });
     println!("test code_graders_through_the_sandbox ... ok");
 }
