@@ -101,6 +101,8 @@ pub struct SelfcheckReport {
     pub items: usize,
     pub references_ok: usize,
     pub known_wrong_checked: usize,
+    /// Items with no reference (allowed for rule graders that compare with none).
+    pub without_reference: Vec<String>,
     pub failures: Vec<SelfcheckFailure>,
     pub isolation: Option<String>,
     pub seconds: f64,
@@ -144,24 +146,24 @@ pub async fn selfcheck(bank: &Bank, allow_unconfined: bool) -> Result<SelfcheckR
                 source: source.clone(),
                 problem,
             };
+            // Validation demands a reference wherever the grader compares
+            // against one (code items included); a rule item without one
+            // (a regex or format check) has nothing to run here.
             let reference_ok = match item.references.first() {
-                None => {
-                    failures.push(fail("no reference answer".into()));
-                    false
-                }
+                None => return (index, None, 0, failures),
                 Some(reference) => match graders.grade(&item, reference).await {
-                    Ok(g) if g.score == 100.0 => true,
+                    Ok(g) if g.score == 100.0 => Some(true),
                     Ok(g) => {
                         failures.push(fail(format!(
                             "the reference scored {:.1}: {}",
                             g.score,
                             failing_checks(&g)
                         )));
-                        false
+                        Some(false)
                     }
                     Err(e) => {
                         failures.push(fail(format!("the reference could not be graded: {e}")));
-                        false
+                        Some(false)
                     }
                 },
             };
@@ -190,12 +192,20 @@ pub async fn selfcheck(bank: &Bank, allow_unconfined: bool) -> Result<SelfcheckR
         items: bank.len(),
         references_ok: 0,
         known_wrong_checked: 0,
+        without_reference: Vec::new(),
         failures: Vec::new(),
         isolation: set.isolation(),
         seconds: 0.0,
     };
-    for (_, ok, wrong, failures) in results {
-        report.references_ok += usize::from(ok);
+    for (index, ok, wrong, failures) in results {
+        match ok {
+            Some(ok) => report.references_ok += usize::from(ok),
+            None => report.without_reference.push(
+                bank.iter()
+                    .nth(index)
+                    .map_or_else(String::new, |b| b.item.id.clone()),
+            ),
+        }
         report.known_wrong_checked += wrong;
         report.failures.extend(failures);
     }

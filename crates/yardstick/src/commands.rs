@@ -300,6 +300,13 @@ async fn selfcheck(
         for f in &report.failures {
             println!("FAIL {} ({}): {}", f.item, f.source, f.problem);
         }
+        if !report.without_reference.is_empty() {
+            println!(
+                "note: {} items have no reference to check: {}",
+                report.without_reference.len(),
+                report.without_reference.join(", ")
+            );
+        }
         println!(
             "{shown}: {} items, {} references at 100, {} known-wrong answers checked, {} failures, {:.1} s{}",
             report.items,

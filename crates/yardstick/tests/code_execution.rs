@@ -78,6 +78,12 @@ dimension = "code_execution"
 prompt = "What does print(1 + 1) print?"
 references = ["11"]
 grader = { type = "output_prediction", program = "print(1 + 1)" }
+
+[[items]]
+id = "no-reference"
+dimension = "communication"
+prompt = "Say hello."
+grader = { type = "regex", patterns = ["(?i)hello"] }
 "#;
 
 #[test]
@@ -100,6 +106,10 @@ fn selfcheck_fails_listing_each_bad_item_at_its_line() {
         "{stdout}"
     );
     assert!(stdout.contains("3 failures"), "{stdout}");
+    assert!(
+        stdout.contains("note: 1 items have no reference to check: no-reference"),
+        "{stdout}"
+    );
 }
 
 /// A run whose draw holds no code item needs no sandbox and no Python; a run
