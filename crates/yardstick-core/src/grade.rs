@@ -45,7 +45,10 @@ impl Grade {
         extracted: Option<String>,
     ) -> Grade {
         let total = checks.iter().fold(0.0, |sum, c| sum + c.weight);
-        let passed = checks.iter().filter(|c| c.passed).fold(0.0, |sum, c| sum + c.weight);
+        let passed = checks
+            .iter()
+            .filter(|c| c.passed)
+            .fold(0.0, |sum, c| sum + c.weight);
         let score = if total > 0.0 {
             100.0 * passed / total
         } else {

@@ -147,8 +147,10 @@ pub async fn execute(
             }
         }
     }
+    drop(done); // large for big runs; not needed while asking
+    let planned = work.len();
     on_event(Event::Planned {
-        total: work.len(),
+        total: planned,
         already_done: skipped_done,
     });
 
@@ -293,14 +295,12 @@ pub async fn execute(
     summary.grade_failures = grade_failures;
     summary.skipped_done = skipped_done;
     summary.interrupted = stop.load(Ordering::Relaxed);
-    if !summary.interrupted {
-        let remaining = store.done_keys(run_id).await?.len()
-            < run_models.len() * items.len() * run.epochs as usize;
-        if !remaining {
-            store
-                .finish_run(run_id, RunStatus::Complete, now_ms())
-                .await?;
-        }
+    // Every planned attempt reached the writer, which stored it (or found it
+    // stored by another execution) or failed this call; so all keys exist.
+    if !summary.interrupted && summary.asked == planned {
+        store
+            .finish_run(run_id, RunStatus::Complete, now_ms())
+            .await?;
     }
     Ok(summary)
 }
