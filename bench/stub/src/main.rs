@@ -145,7 +145,10 @@ async fn serve(options: Options) {
     let state = Arc::new(State {
         delay: options.delay,
         started: Instant::now(),
-        started_unix_us: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0),
+        started_unix_us: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0),
         next_id: AtomicU64::new(1),
         stats: Stats {
             first_request_us: AtomicU64::new(u64::MAX),

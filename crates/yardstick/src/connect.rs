@@ -1,9 +1,9 @@
 //! Turning configured models into providers, before any run is created, so a
 //! missing key or model file stops the command with nothing stored.
 
-use anyhow::Result;
 #[cfg(feature = "local")]
 use anyhow::Context;
+use anyhow::Result;
 use std::sync::Arc;
 use yardstick_core::{ModelSpec, ProviderKind};
 use yardstick_providers::Provider;
