@@ -555,33 +555,16 @@ impl CodeRunner {
                 &limits,
             );
             job.stdin = format!("{token}\n").into_bytes();
-            let mut execution = self.sandbox.run(&job).await?;
-            let marker = format!("\n{token}\n");
-            let passed = execution.success() && execution.stdout.tail.ends_with(&marker);
-            if passed {
-                let keep = execution.stdout.tail.len() - marker.len();
-                execution.stdout.tail.truncate(keep);
-            }
-            verdicts.push(yardstick_sandbox::TestVerdict {
-                name: test.name.clone(),
-                passed,
-                execution,
-            });
+            let execution = self.sandbox.run(&job).await?;
+            verdicts.push(yardstick_sandbox::TestVerdict::judge(
+                &test.name, execution, &token,
+            ));
         }
-        let passed = verdicts.iter().filter(|v| v.passed).count();
-        let total = tests.len();
-        Ok(PythonTestReport {
-            passed,
-            total,
-            score: if total == 0 {
-                0.0
-            } else {
-                100.0 * passed as f64 / total as f64
-            },
+        Ok(PythonTestReport::from_verdicts(
             verdicts,
-            isolation: self.sandbox.isolation().clone(),
-            interpreter: format!("node {}", node.version),
-        })
+            self.sandbox.isolation().clone(),
+            format!("node {}", node.version),
+        ))
     }
 
     /// What `program` prints, run once per item version and remembered.

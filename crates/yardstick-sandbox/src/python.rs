@@ -164,6 +164,50 @@ pub struct PythonTestReport {
     pub interpreter: String,
 }
 
+impl TestVerdict {
+    /// A test passed when its execution succeeded and the harness printed the
+    /// per-execution `token` last (see the harness scripts); the token is
+    /// harness plumbing, so it is cut from the stored output.
+    pub fn judge(name: &str, mut execution: Execution, token: &str) -> TestVerdict {
+        let marker = format!("\n{token}\n");
+        let passed = execution.success() && execution.stdout.tail.ends_with(&marker);
+        if passed {
+            let keep = execution.stdout.tail.len() - marker.len();
+            execution.stdout.tail.truncate(keep);
+        }
+        TestVerdict {
+            name: name.to_string(),
+            passed,
+            execution,
+        }
+    }
+}
+
+impl PythonTestReport {
+    /// Score = 100 × passed / total (0 for no tests).
+    pub fn from_verdicts(
+        verdicts: Vec<TestVerdict>,
+        isolation: IsolationLevel,
+        interpreter: String,
+    ) -> Self {
+        let passed = verdicts.iter().filter(|v| v.passed).count();
+        let total = verdicts.len();
+        let score = if total == 0 {
+            0.0
+        } else {
+            100.0 * passed as f64 / total as f64
+        };
+        PythonTestReport {
+            passed,
+            total,
+            score,
+            verdicts,
+            isolation,
+            interpreter,
+        }
+    }
+}
+
 /// Runs a solution against test snippets, each test in its own execution so
 /// that one crashing or hanging test costs only itself.
 #[derive(Debug, Clone)]
@@ -242,40 +286,20 @@ impl PythonRunner {
             ];
             let mut job = self.python.job("harness.py", files, &self.limits);
             job.stdin = format!("{token}\n").into_bytes();
-            let mut execution = match worker.as_deref_mut() {
+            let execution = match worker.as_deref_mut() {
                 Some(w) => w.run("harness.py", &job.files, &job.stdin).await?,
                 None => self.sandbox.run(&job).await?,
             };
-            let marker = format!("\n{token}\n");
-            let passed = execution.success() && execution.stdout.tail.ends_with(&marker);
-            if passed {
-                // The token is harness plumbing, not program output.
-                let keep = execution.stdout.tail.len() - marker.len();
-                execution.stdout.tail.truncate(keep);
-            }
-            verdicts.push(TestVerdict {
-                name: test.name.clone(),
-                passed,
-                execution,
-            });
+            verdicts.push(TestVerdict::judge(&test.name, execution, &token));
         }
-        let passed = verdicts.iter().filter(|v| v.passed).count();
-        let total = tests.len();
-        Ok(PythonTestReport {
-            passed,
-            total,
-            score: if total == 0 {
-                0.0
-            } else {
-                100.0 * passed as f64 / total as f64
-            },
+        Ok(PythonTestReport::from_verdicts(
             verdicts,
-            isolation: match worker {
+            match worker {
                 Some(w) => w.isolation(),
                 None => self.sandbox.isolation().clone(),
             },
-            interpreter: format!("python {}", self.python.version),
-        })
+            format!("python {}", self.python.version),
+        ))
     }
 }
 
