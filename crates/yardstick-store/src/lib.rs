@@ -1,7 +1,7 @@
 //! Storage: sqlx over SQLite (default) and PostgreSQL, migrations per backend.
 //!
 //! One set of queries serves both databases through sqlx's `Any` driver: `$n`
-//! placeholders, integers for timestamps (unix milliseconds), TEXT for JSON,
+//! bind parameters, integers for timestamps (unix milliseconds), TEXT for JSON,
 //! and only column types the `Any` driver maps (INTEGER/BIGINT, REAL/DOUBLE
 //! PRECISION, TEXT). Each backend has its own migrations folder, embedded in
 //! the binary and applied by [`Store::open`].
@@ -187,9 +187,9 @@ impl Store {
             let sql = format!(
                 "INSERT INTO items (item_id, version, dimension, content_json, first_seen) VALUES {} \
                  ON CONFLICT (item_id, version) DO NOTHING",
-                values_placeholders(chunk_items.len(), 5)
+                bind_tuples(chunk_items.len(), 5)
             );
-            // Safe: the SQL is a fixed template; only the placeholder count varies.
+            // Safe: the SQL is a fixed template; only the number of bound tuples varies.
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (item, (version, json)) in chunk_items.iter().zip(chunk_rows) {
                 query = query
@@ -332,9 +332,9 @@ impl Store {
         for (chunk_index, chunk) in items.chunks(ROWS_PER_STATEMENT).enumerate() {
             let sql = format!(
                 "INSERT INTO run_items (run_id, position, item_id, version) VALUES {}",
-                values_placeholders(chunk.len(), 4)
+                bind_tuples(chunk.len(), 4)
             );
-            // Safe: the SQL is a fixed template; only the placeholder count varies.
+            // Safe: the SQL is a fixed template; only the number of bound tuples varies.
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (offset, (item_id, version)) in chunk.iter().enumerate() {
                 let position = (chunk_index * ROWS_PER_STATEMENT + offset) as i64;
@@ -852,7 +852,7 @@ fn read_attempt(row: &AnyRow) -> Result<AttemptRow> {
 const ROWS_PER_STATEMENT: usize = 200;
 
 /// `($1, $2, …), ($k, …)` for `rows` rows of `columns` values.
-fn values_placeholders(rows: usize, columns: usize) -> String {
+fn bind_tuples(rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|r| {
             let cells: Vec<String> = (1..=columns)
