@@ -22,6 +22,7 @@ const ITEM_KEYS: &[&str] = &[
     "cluster",
     "grader",
     "references",
+    "known_bad",
     "tags",
 ];
 
@@ -216,6 +217,7 @@ struct Fields<'n> {
     cluster: Option<&'n Entry>,
     grader: Option<&'n Entry>,
     references: Option<&'n Entry>,
+    known_bad: Option<&'n Entry>,
     tags: Option<&'n Entry>,
 }
 
@@ -470,6 +472,7 @@ impl<'a> FileCheck<'a> {
                 "cluster" => &mut f.cluster,
                 "grader" => &mut f.grader,
                 "references" => &mut f.references,
+                "known_bad" => &mut f.known_bad,
                 "tags" => &mut f.tags,
                 _ => {
                     self.unknown_key(e, "item", ITEM_KEYS);
@@ -550,6 +553,10 @@ impl<'a> FileCheck<'a> {
             Some(e) => self.string_list(e),
             None => Some(Vec::new()),
         };
+        let known_bad = match f.known_bad {
+            Some(e) => self.string_list(e),
+            None => Some(Vec::new()),
+        };
         let materials = match self.materials(f.materials, f.materials_file, line) {
             Inherited::Unset => match &defaults.materials {
                 Inherited::Set(text) => Some(Some(text.clone())),
@@ -595,6 +602,7 @@ impl<'a> FileCheck<'a> {
             grader: grader?,
             references: references?,
             tags: tags?,
+            known_bad: known_bad?,
         })
     }
 

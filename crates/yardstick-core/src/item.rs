@@ -534,6 +534,10 @@ pub struct Item {
     pub references: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Answers that must score low (a typical wrong answer, a fabrication):
+    /// the bank's own test grades each one, as it grades the first reference.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known_bad: Vec<String>,
 }
 
 impl Item {
@@ -572,6 +576,7 @@ mod tests {
             },
             references: vec!["4".into()],
             tags: vec![],
+            known_bad: vec![],
         }
     }
 

@@ -520,6 +520,7 @@ mod tests {
             grader,
             references: vec![],
             tags: vec![],
+            known_bad: vec![],
         };
         let (checks, extracted) = grade(&item, answer).unwrap();
         Grade::from_checks("format", VERSION, checks, extracted)

@@ -944,6 +944,7 @@ The Authority attributes most of the improvement to 1,800 acoustic leak loggers.
             grader,
             references: vec![],
             tags: vec![],
+            known_bad: vec![],
         }
     }
 

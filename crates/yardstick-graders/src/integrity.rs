@@ -395,6 +395,7 @@ mod tests {
             grader,
             references: vec![],
             tags: vec![],
+            known_bad: vec![],
         };
         let (checks, extracted) = grade(&item, answer).unwrap();
         Grade::from_checks("integrity", VERSION, checks, extracted)

@@ -366,6 +366,7 @@ mod tests {
             grader,
             references: references.iter().map(|s| s.to_string()).collect(),
             tags: vec![],
+            known_bad: vec![],
         }
     }
 

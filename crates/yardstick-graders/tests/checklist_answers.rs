@@ -34,6 +34,7 @@ fn item(dimension: Dimension, prompt: &str, materials: Option<&str>, grader: &st
         grader: serde_json::from_str(grader).unwrap(),
         references: vec![],
         tags: vec![],
+        known_bad: vec![],
     }
 }
 
