@@ -38,9 +38,11 @@ use tokio::sync::oneshot;
 use yardstick_core::{ChatRequest, ChatResponse, ErrorClass, Message, ProviderError, Usage};
 use yardstick_providers::Provider;
 
-/// Context window used unless configured: enough for evaluation prompts,
-/// small enough that the KV cache of a small model stays in the tens of MB.
-pub const DEFAULT_CONTEXT_SIZE: u32 = 2048;
+/// Context window used unless configured (capped at the model's training
+/// context): a grounding item's 2,000-word document is ~3,500 tokens before
+/// the question and the answer. For SmolLM2-135M the KV cache at 8,192 tokens
+/// is ~190 MB.
+pub const DEFAULT_CONTEXT_SIZE: u32 = 8192;
 /// Answer length when a request does not say.
 pub const DEFAULT_MAX_TOKENS: u32 = 256;
 
