@@ -19,7 +19,8 @@
 //!   only a citation belongs to the sentence before it). Each citing sentence is one check: every cited
 //!   paragraph must exist, the sentence must share at least
 //!   `min(2, its key terms)` key terms with the cited paragraphs, and every
-//!   number in the sentence must occur in them. Key terms are words of four
+//!   number in the sentence must occur in them or in `allow_numbers` (a
+//!   result the question asks the answer to compute). Key terms are words of four
 //!   letters or more outside a stop list, cut to their first six letters
 //!   (a crude stem: `households` ~ `househ`), plus numbers. A bare citation
 //!   (a sentence with no key terms, such as the answer `[P5]`) is checked
@@ -31,7 +32,8 @@
 //!   passes when its year and day occur in the material and its month is
 //!   named there. Digits glued to letters (`1st`, `H2O`) are not numbers.
 //! * **Facts.** `required` / `forbidden` rules: keywords (whole words,
-//!   case-insensitive), a number within a tolerance, or a regex.
+//!   case-insensitive), a number within a tolerance (written with digits
+//!   or as a word: `seven`), or a regex.
 //! * **Unsupported questions.** The answer must say the material does not
 //!   contain the answer (a decline pattern), and the number check runs even
 //!   when switched off, so an invented figure still fails.
@@ -45,7 +47,7 @@ use std::collections::BTreeSet;
 use std::sync::LazyLock;
 use yardstick_core::{numbered_paragraphs, Check, FactRule, GraderSpec, GroundingWeights, Item};
 
-pub(crate) const VERSION: &str = "1";
+pub(crate) const VERSION: &str = "2";
 
 /// The built-in ways of saying "the material does not contain it".
 pub const GROUNDING_DECLINES: &[&str] = &[
@@ -300,7 +302,7 @@ fn checklist(rules: &Rules, material: &str, prompt: &str, answer: &str) -> Resul
             checks.push(weighted("citations", true, 0.0, "no paragraph cited"));
         }
         for g in &groups {
-            let (ok, detail) = citation_fits(g, &paragraphs);
+            let (ok, detail) = citation_fits(g, &paragraphs, rules.allow_numbers);
             let ids: Vec<String> = g.ids.iter().map(|i| format!("P{i}")).collect();
             checks.push(weighted(
                 format!("citation {}", ids.join(", ")),
@@ -666,7 +668,9 @@ fn key_terms(text: &str) -> BTreeSet<String> {
     terms
 }
 
-fn citation_fits(g: &CitingSentence, paragraphs: &[(u32, &str)]) -> (bool, String) {
+/// `allow` numbers (results the answer is expected to compute) may stand
+/// next to a citation without occurring in the cited paragraph.
+fn citation_fits(g: &CitingSentence, paragraphs: &[(u32, &str)], allow: &[f64]) -> (bool, String) {
     let missing: Vec<String> = g
         .ids
         .iter()
@@ -707,6 +711,10 @@ fn citation_fits(g: &CitingSentence, paragraphs: &[(u32, &str)]) -> (bool, Strin
     let foreign_numbers: Vec<&String> = sentence_terms
         .iter()
         .filter(|t| t.starts_with("n:") && !para_terms.contains(*t))
+        .filter(|t| {
+            let value = t.trim_start_matches("n:").parse::<f64>();
+            !value.is_ok_and(|v| allow.iter().any(|a| same_number(*a, v)))
+        })
         .collect();
     let ok = shared.len() >= need && foreign_numbers.is_empty();
     let mut detail = format!(
@@ -747,16 +755,22 @@ fn numbers_of(text: &str) -> Vec<f64> {
         .collect()
 }
 
-/// Every number a material supports: its digits, its number words and its
-/// scaled figures (`38.2 million`).
-fn supported_numbers(material: &str) -> Vec<f64> {
-    let mut out = numbers_of(material);
-    let lower = material.to_lowercase();
+/// Numbers written with digits or as words (`seven`).
+fn numbers_and_number_words(text: &str) -> Vec<f64> {
+    let mut out = numbers_of(text);
+    let lower = text.to_lowercase();
     for w in WORD.find_iter(&lower) {
         if let Some((_, v)) = NUMBER_WORDS.iter().find(|(word, _)| *word == w.as_str()) {
             out.push(*v);
         }
     }
+    out
+}
+
+/// Every number a material supports: its digits, its number words and its
+/// scaled figures (`38.2 million`).
+fn supported_numbers(material: &str) -> Vec<f64> {
+    let mut out = numbers_and_number_words(material);
     for c in SCALED.captures_iter(material) {
         let Ok(v) = c[1].replace(',', "").parse::<f64>() else {
             continue;
@@ -854,7 +868,7 @@ fn fact_in(rule: &FactRule, answer: &str, plain: &str) -> Result<(bool, String),
             )
         }
         FactRule::Number(n) => {
-            let values = numbers_of(plain);
+            let values = numbers_and_number_words(plain);
             let close = values
                 .iter()
                 .find(|v| (**v - n.number).abs() <= n.tolerance + 1e-9 * n.number.abs().max(1.0));
@@ -1250,5 +1264,39 @@ The Authority attributes most of the improvement to 1,800 acoustic leak loggers.
         let mut it = item(spec());
         it.materials = None;
         assert!(grade(&it, "x").is_err());
+    }
+
+    #[test]
+    fn a_computed_result_may_stand_next_to_a_citation_when_allowed() {
+        // 70 per cent of 6,400 households is 4,480: not in P4, but the
+        // question asked for it, so the item allows it.
+        let answer = "About 6,400 households had to boil water, 70% of 6,400 = 4,480 [P4].";
+        let (_, checks) = run(spec(), answer);
+        assert!(!check(&checks, "citation P4").passed);
+        let allowed = with(|s| {
+            if let GraderSpec::Grounding { allow_numbers, .. } = s {
+                allow_numbers.extend([70.0, 4480.0]);
+            }
+        });
+        let (_, checks) = run(allowed, answer);
+        let c = check(&checks, "citation P4");
+        assert!(c.passed, "{}", c.detail);
+    }
+
+    #[test]
+    fn a_number_fact_is_found_written_as_a_word() {
+        let wells = with(|s| {
+            if let GraderSpec::Grounding { required, .. } = s {
+                required.push(FactRule::Number(NumberRule {
+                    number: 11.0,
+                    tolerance: 0.0,
+                    label: None,
+                }));
+            }
+        });
+        let (_, checks) = run(wells.clone(), "It uses eleven groundwater wells [P1].");
+        assert!(check(&checks, "required").passed, "{checks:#?}");
+        let (_, checks) = run(wells, "It uses twelve groundwater wells [P1].");
+        assert!(!check(&checks, "required").passed);
     }
 }
