@@ -149,8 +149,8 @@ pub struct VerdictConfig {
 impl Default for VerdictConfig {
     fn default() -> Self {
         VerdictConfig {
-            main: CusumConfig { k: 0.5, h: 7.0 },
-            dimension: CusumConfig { k: 0.5, h: 7.0 },
+            main: CusumConfig { k: 0.5, h: 6.0 },
+            dimension: CusumConfig { k: 0.5, h: 9.0 },
             baseline: BaselineConfig::default(),
             change_point_enabled: true,
             change_point: BocpdConfig::default(),
@@ -239,10 +239,10 @@ impl VerdictConfig {
                 c.new_level_sd
             ));
         }
-        if c.recent_runs == 0 || c.max_run_length <= c.recent_runs {
+        if c.recent_runs == 0 || c.max_hypotheses <= c.recent_runs + 1 {
             return bad(format!(
-                "change_point.recent_runs = {} must be ≥ 1 and below change_point.max_run_length = {}",
-                c.recent_runs, c.max_run_length
+                "change_point.recent_runs = {} must be ≥ 1 and change_point.max_hypotheses = {} above recent_runs + 1",
+                c.recent_runs, c.max_hypotheses
             ));
         }
         Ok(())
