@@ -3,6 +3,8 @@
 //! - `timing`: all verdicts (every run, every series) for 30 models × 365
 //!   daily runs × 10 items, main score plus five two-item dimensions; and
 //!   Rasch / 2PL calibration of 2,000 items × 30 models. Targets: < 1 s, < 10 s.
+//! - `arl`: simulated average run lengths of the two-sided CUSUM, k = 0.5,
+//!   h = 4…7, at shifts 0, 1σ and 2σ (the METHODS.md table).
 //! - `thresholds`: the simulator over a grid of CUSUM thresholds h (k = 0.5)
 //!   for the main-score and dimension series types of a 20-model index;
 //!   prints the Markdown tables behind the defaults in docs/METHODS.md.
@@ -14,13 +16,16 @@ use rand::{Rng, SeedableRng};
 use std::time::Instant;
 use yardstick_stats::detect::CusumConfig;
 use yardstick_stats::irt::{calibrate, CalibrationConfig, IrtModel, ResponseCell};
-use yardstick_stats::simulate::{histories, simulate, InjectedDrop, ItemScoring, Scenario};
+use yardstick_stats::simulate::{
+    average_run_length, histories, simulate, InjectedDrop, ItemScoring, Scenario,
+};
 use yardstick_stats::verdict::{verdicts_over_time, SeriesType, VerdictConfig, VerdictKind};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("timing") => timing(),
+        Some("arl") => arl(),
         Some("thresholds") => {
             let numbers: Result<Vec<f64>, _> = args[1..].iter().map(|a| a.parse::<f64>()).collect();
             match numbers.as_deref() {
@@ -36,7 +41,7 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: yardstick-bench-stats timing | thresholds [SEEDS H...]");
+    eprintln!("usage: yardstick-bench-stats timing | arl | thresholds [SEEDS H...]");
     std::process::exit(2);
 }
 
@@ -205,6 +210,24 @@ fn timing() {
             set.sweeps,
             set.converged,
             set.uninformative_items.len()
+        );
+    }
+}
+
+fn arl() {
+    const REPLICATIONS: usize = 10_000;
+    println!(
+        "two-sided CUSUM, k = 0.5, N(shift, 1) residuals, {REPLICATIONS} replications (± one SE)"
+    );
+    println!("| h | ARL0 | ARL at 1σ | ARL at 2σ |");
+    println!("|---|---:|---:|---:|");
+    for h in [4.0, 5.0, 6.0, 7.0] {
+        let cusum = CusumConfig { k: 0.5, h };
+        let [r0, r1, r2] =
+            [0.0, 1.0, 2.0].map(|shift| average_run_length(&cusum, shift, REPLICATIONS, 42));
+        println!(
+            "| {h} | {:.0} ± {:.0} | {:.2} ± {:.2} | {:.2} ± {:.2} |",
+            r0.mean, r0.se, r1.mean, r1.se, r2.mean, r2.se
         );
     }
 }
