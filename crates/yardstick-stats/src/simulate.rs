@@ -12,8 +12,8 @@
 use crate::detect::{CusumConfig, CusumState};
 use crate::interval::{t_interval, LEVEL_95};
 use crate::verdict::{
-    verdicts_over_time, SeriesHistory, SeriesPoint, SeriesType, VerdictConfig, VerdictError,
-    VerdictKind,
+    verdicts_over_time, SeriesHistory, SeriesPoint, SeriesType, Verdict, VerdictConfig,
+    VerdictError, VerdictKind,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -262,9 +262,16 @@ pub fn simulate(
         if let Some(start) = drop_start.filter(|&s| s < verdicts.len()) {
             drops += 1;
             let end = (start + scenario.detection_horizon).min(verdicts.len());
-            if let Some(day) =
-                (start..end).find(|&d| verdicts[d].kind == VerdictKind::LikelyDegradation)
-            {
+            // Only an alarm raised on or after the first lower day counts (a
+            // false alarm from just before the drop may still be showing).
+            let first_lower_run = history.points[start].run_id;
+            let flagged = |v: &Verdict| {
+                v.kind == VerdictKind::LikelyDegradation
+                    && v.evidence
+                        .alarm
+                        .is_some_and(|a| a.run_id >= first_lower_run)
+            };
+            if let Some(day) = (start..end).find(|&d| flagged(&verdicts[d])) {
                 detected += 1;
                 delay_sum += day - start + 1;
             }
@@ -485,7 +492,11 @@ mod tests {
                 .unwrap()
                 .remove(0);
             let v = verdict(&history, &config, None).unwrap();
-            if v.kind != VerdictKind::LikelyDegradation {
+            // Flagged by an alarm raised on one of the five lower days.
+            let first_lower_run = history.points[drop.start_day].run_id;
+            if v.kind != VerdictKind::LikelyDegradation
+                || v.evidence.alarm.unwrap().run_id < first_lower_run
+            {
                 continue;
             }
             flagged += 1;
