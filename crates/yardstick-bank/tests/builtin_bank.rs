@@ -10,7 +10,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-use yardstick_bank::{load_dir, load_files, Bank, SourceFile};
+use yardstick_bank::{load_dir, load_files, Bank, SourceFile, SourceLoc};
 use yardstick_core::{Dimension, GraderSpec, Item};
 use yardstick_graders::Graders;
 
@@ -105,13 +105,34 @@ fn files_are_named_after_their_dimension() {
 /// Items graded by running code need the sandbox, which needs a shim binary;
 /// `crates/yardstick/tests/code_execution.rs` checks them through
 /// `yardstick selfcheck` (references 100, known-wrong answers below).
-fn rule_graded() -> impl Iterator<Item = yardstick_bank::BankItem> {
+fn rule_graded() -> impl Iterator<Item = RulePart> {
     builtin()
         .iter()
-        .filter(|b| !b.item.grader.needs_sandbox())
-        .cloned()
+        .filter_map(|b| {
+            let judged_only = matches!(b.item.grader, GraderSpec::Judge { .. });
+            if judged_only || b.item.grader.needs_sandbox() {
+                return None;
+            }
+            // A judged part is graded by the judge (tested with the judge);
+            // the rule grader alone must already tell good from bad.
+            let mut item = b.item.clone();
+            let judged = item.judged.take().is_some();
+            Some(RulePart {
+                item,
+                source: b.source.clone(),
+                judged,
+            })
+        })
         .collect::<Vec<_>>()
         .into_iter()
+}
+
+/// The rule-graded part of a bank item: the item without its judged part.
+struct RulePart {
+    item: Item,
+    source: SourceLoc,
+    /// The item also has a judged part.
+    judged: bool,
 }
 
 /// The bound a known-bad answer must stay under: it has to fail more than
@@ -177,11 +198,74 @@ fn every_item_has_a_known_bad_answer() {
 
 #[test]
 fn non_answers_never_score_100() {
-    for b in rule_graded() {
+    // Where the rules check only the form of a prose answer (a subject line
+    // of at most ten words), a short non-answer can satisfy them; such an
+    // item must have a judged part, which scores the content.
+    let mut problems = Vec::new();
+    for b in rule_graded().filter(|b| !b.judged) {
         for answer in ["", "Sorry.", "I think the answer is 42."] {
             let s = score(&b.item, answer);
-            assert!(s < 100.0, "{}: {answer:?} scored {s}", b.item.id);
+            if s >= 100.0 {
+                problems.push(format!(
+                    "{} {}: non-answer {answer:?} scored {s}",
+                    b.source, b.item.id
+                ));
+            }
         }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_judge_calibration_set_covers_every_rubric_items_use() {
+    let bank = builtin();
+    assert_eq!(
+        bank.calibration.len(),
+        20,
+        "the judge calibration set promises 20 graded answers"
+    );
+    let used: HashSet<&str> = bank
+        .iter()
+        .filter_map(|b| b.item.judge_rubric())
+        .map(|r| r.name.as_str())
+        .collect();
+    let calibrated: HashSet<&str> = bank
+        .calibration
+        .iter()
+        .map(|c| c.rubric.name.as_str())
+        .collect();
+    let uncalibrated: Vec<&&str> = used.difference(&calibrated).collect();
+    assert!(
+        uncalibrated.is_empty(),
+        "rubrics used by items but absent from judge_calibration.toml: {uncalibrated:?}"
+    );
+    // A set whose frozen scores all sit at one end of the scale cannot show
+    // a judge that drifts towards that end.
+    for rubric in &calibrated {
+        let totals: Vec<f64> = bank
+            .calibration
+            .iter()
+            .filter(|c| c.rubric.name == *rubric)
+            .map(|c| {
+                let scores = c
+                    .scores
+                    .iter()
+                    .map(|(k, v)| (k.clone(), f64::from(*v)))
+                    .collect();
+                c.rubric
+                    .score(&scores)
+                    .expect("validated: every criterion scored")
+            })
+            .collect();
+        assert!(
+            totals.contains(&100.0) && totals.iter().any(|&t| t <= 40.0),
+            "calibration answers for `{rubric}` must include a top answer and a poor one: {totals:?}"
+        );
     }
 }
 
