@@ -146,17 +146,23 @@ fn references_score_100_and_known_bad_answers_score_low() {
     let mut problems = Vec::new();
     for b in rule_graded() {
         let item = &b.item;
-        let Some(reference) = item.references.first() else {
+        if item.references.is_empty() {
             problems.push(format!("{} {}: no reference answer", b.source, item.id));
             continue;
-        };
-        let top = score(item, reference);
-        if top != 100.0 {
-            problems.push(format!(
-                "{} {}: reference {reference:?} scored {top}, not 100",
-                b.source, item.id
-            ));
         }
+        // The first reference is the canonical answer; the others are other
+        // good phrasings (how a model might decline a probe), which must
+        // score at the top too.
+        for reference in &item.references {
+            let s = score(item, reference);
+            if s != 100.0 {
+                problems.push(format!(
+                    "{} {}: reference {reference:?} scored {s}, not 100",
+                    b.source, item.id
+                ));
+            }
+        }
+        let top = score(item, &item.references[0]);
         for bad in &item.known_bad {
             let s = score(item, bad);
             if !(s < KNOWN_BAD_MAX && s < top) {
