@@ -396,6 +396,7 @@ mod tests {
             references: vec![],
             tags: vec![],
             known_bad: vec![],
+            judged: None,
         };
         let (checks, extracted) = grade(&item, answer).unwrap();
         Grade::from_checks("integrity", VERSION, checks, extracted)
