@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
+use std::sync::LazyLock;
 use std::task::{Context, Poll, Waker};
 use yardstick_bank::{load_dir, load_files, Bank, SourceFile, SourceLoc};
 use yardstick_core::{Dimension, GraderSpec, Item};
@@ -21,8 +22,13 @@ fn bank_dir() -> PathBuf {
         .unwrap_or_else(|e| panic!("the built-in bank {} is missing: {e}", dir.display()))
 }
 
-fn builtin() -> Bank {
-    load_dir(&bank_dir()).unwrap_or_else(|errors| panic!("the built-in bank is invalid:\n{errors}"))
+/// Loaded once for all tests (they run as threads of one process).
+fn builtin() -> &'static Bank {
+    static BANK: LazyLock<Bank> = LazyLock::new(|| {
+        load_dir(&bank_dir())
+            .unwrap_or_else(|errors| panic!("the built-in bank is invalid:\n{errors}"))
+    });
+    &BANK
 }
 
 /// Runs a future that never waits. The rule graders are async only to share
@@ -89,7 +95,7 @@ fn files_are_named_after_their_dimension() {
     // `code_execution.toml` and `code_execution_tests.toml` (the items that
     // need the sandbox) both hold code-execution items.
     let bank = builtin();
-    for b in &bank {
+    for b in bank {
         let file = Path::new(&b.source.file).file_name().unwrap();
         let file = file.to_string_lossy();
         let dim = b.item.dimension.id();
@@ -339,7 +345,7 @@ fn sandbox_items_are_code_execution_items_with_known_wrong_answers() {
     // dimensions never requires one; every sandboxed item proves its tests
     // can fail.
     let mut count = 0;
-    for b in &builtin() {
+    for b in builtin() {
         let (GraderSpec::CodeTests { known_wrong, .. }
         | GraderSpec::OutputPrediction { known_wrong, .. }) = &b.item.grader
         else {
