@@ -1,9 +1,10 @@
 //! The built-in bank (`/bank` at the workspace root, embedded into the
 //! binary) must always be valid, hold the item counts issue #5 promises, and
-//! be gradable: under each rule-graded item's own grader the canonical
-//! reference scores 100 and every `known_bad` answer scores below 50 (and
-//! below the reference); every item carries a known-bad answer. Failures
-//! name the file, line, item id and answer.
+//! be gradable: under each rule-graded item's own grader every reference
+//! scores 100 and every `known_bad` answer scores below 50 (and below the
+//! canonical reference); every item carries a known-bad answer; the judge
+//! calibration set has its 20 answers and covers every rubric items use.
+//! Failures name the file, line, item id and answer.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -108,9 +109,10 @@ fn files_are_named_after_their_dimension() {
     }
 }
 
-/// Items graded by running code need the sandbox, which needs a shim binary;
-/// `crates/yardstick/tests/code_execution.rs` checks them through
-/// `yardstick selfcheck` (references 100, known-wrong answers below).
+/// The items a rule grader scores, without their judged parts. Left out:
+/// items graded by running code, which need the sandbox and a shim binary
+/// (`crates/yardstick/tests/code_execution.rs` checks them through
+/// `yardstick selfcheck`), and purely judged items, which need a judge.
 fn rule_graded() -> impl Iterator<Item = RulePart> {
     builtin()
         .iter()
