@@ -35,6 +35,7 @@
 mod draw;
 mod load;
 mod node;
+mod rubric;
 mod validate;
 
 pub use draw::{draw, seed_for_date};
@@ -42,7 +43,7 @@ pub use load::{load_dir, load_files};
 
 use std::collections::BTreeMap;
 use std::fmt;
-use yardstick_core::{Dimension, Item};
+use yardstick_core::{CalibrationEntry, Dimension, Item, Rubric};
 
 /// One bank file held in memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +80,12 @@ pub struct BankItem {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Bank {
     pub items: Vec<BankItem>,
+    /// The judge rubrics by name (`[rubrics.NAME]` of any file); judged
+    /// items already carry their rubric's content.
+    pub rubrics: BTreeMap<String, Rubric>,
+    /// The frozen judge calibration set (`[[calibration]]` entries), in
+    /// file order.
+    pub calibration: Vec<CalibrationEntry>,
 }
 
 impl Bank {

@@ -1,7 +1,8 @@
 //! Reading bank files (from memory or disk), resolving `materials_file`
 //! references, and the checks that span files (duplicate ids).
 
-use crate::node::{from_toml, LineIndex};
+use crate::node::{from_toml, LineIndex, Node, Value};
+use crate::rubric::Rubrics;
 use crate::validate::FileCheck;
 use crate::{Bank, BankError, BankErrors, BankItem, SourceFile, SourceLoc};
 use std::collections::btree_map::Entry;
@@ -185,24 +186,98 @@ fn load_sources(
                     .into(),
         });
     }
-    for (path, contents) in &sources {
-        let contents = match contents {
-            Ok(c) => c.strip_prefix('\u{feff}').unwrap_or(c),
-            Err(reason) => {
+    // Every TOML file is parsed first: rubrics may be defined in any file
+    // and named by items in any other.
+    let lines: Vec<Option<LineIndex>> = sources
+        .iter()
+        .map(|(path, c)| match c {
+            Ok(c) if !path.ends_with(".jsonl") => Some(LineIndex::new(without_bom(c))),
+            _ => None,
+        })
+        .collect();
+    let mut roots: Vec<Option<Node>> = Vec::with_capacity(sources.len());
+    for ((path, contents), lines) in sources.iter().zip(&lines) {
+        let root = match (contents, lines) {
+            (Err(reason), _) => {
                 errors.push(BankError {
                     file: path.clone(),
                     line: 0,
                     message: reason.clone(),
                 });
-                continue;
+                None
             }
+            (Ok(c), Some(lines)) => match toml_root(without_bom(c), lines) {
+                Ok(root) => Some(root),
+                Err(e) => {
+                    errors.push(BankError {
+                        file: path.clone(),
+                        ..e
+                    });
+                    None
+                }
+            },
+            (Ok(_), None) => None,
         };
+        roots.push(root);
+    }
+    // Rubric checks never read other files.
+    let no_files = |_: &str| Err(String::new());
+    let mut rubrics = Rubrics {
+        incomplete: sources
+            .iter()
+            .zip(&roots)
+            .any(|((path, _), root)| !path.ends_with(".jsonl") && root.is_none()),
+        ..Rubrics::default()
+    };
+    let mut rubric_seen: BTreeMap<String, SourceLoc> = BTreeMap::new();
+    for ((path, _), root) in sources.iter().zip(&roots) {
+        let Some(Value::Table(entries)) = root.as_ref().map(|r| &r.value) else {
+            continue;
+        };
+        let empty = Rubrics::default();
+        let mut check = FileCheck::new(path, &no_files, &empty);
+        for e in entries.iter().filter(|e| e.key == "rubrics") {
+            for (name, rubric, line) in check.rubric_table(e) {
+                let here = SourceLoc {
+                    file: path.clone(),
+                    line,
+                };
+                match rubric_seen.entry(name.clone()) {
+                    Entry::Occupied(first) => check.err(
+                        line,
+                        format!(
+                            "rubric `{name}` is defined twice: also at {}; rubric names must be unique across the bank",
+                            first.get()
+                        ),
+                    ),
+                    Entry::Vacant(slot) => {
+                        slot.insert(here);
+                        match rubric {
+                            Some(r) => {
+                                rubrics.valid.insert(name, r);
+                            }
+                            None => {
+                                rubrics.broken.insert(name);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        errors.append(&mut check.errors);
+    }
+
+    let mut calibration = Vec::new();
+    for ((path, contents), root) in sources.iter().zip(&roots) {
+        let Ok(contents) = contents else { continue };
         let resolve_here = |rel: &str| resolve(path, rel, lookup);
-        let mut check = FileCheck::new(path, &resolve_here);
+        let mut check = FileCheck::new(path, &resolve_here, &rubrics);
         let found = if path.ends_with(".jsonl") {
-            jsonl(contents, &mut check)
+            jsonl(without_bom(contents), &mut check)
+        } else if let Some(root) = root {
+            check.toml_root(root)
         } else {
-            toml(contents, &mut check)
+            Vec::new()
         };
         errors.append(&mut check.errors);
         ids.extend(
@@ -218,6 +293,28 @@ fn load_sources(
                 line,
             },
         }));
+        calibration.extend(check.calibration.drain(..).map(|(entry, line)| {
+            (
+                entry,
+                SourceLoc {
+                    file: path.clone(),
+                    line,
+                },
+            )
+        }));
+    }
+    let mut calibration_seen: BTreeMap<&str, &SourceLoc> = BTreeMap::new();
+    for (entry, here) in &calibration {
+        if let Some(first) = calibration_seen.insert(&entry.id, here) {
+            errors.push(BankError {
+                file: here.file.clone(),
+                line: here.line,
+                message: format!(
+                    "duplicate calibration id `{}`: also defined at {first}; calibration ids must be unique",
+                    entry.id
+                ),
+            });
+        }
     }
 
     let mut first_seen: BTreeMap<&str, SourceLoc> = BTreeMap::new();
@@ -242,17 +339,25 @@ fn load_sources(
     }
 
     if errors.is_empty() {
-        Ok(Bank { items })
+        Ok(Bank {
+            items,
+            rubrics: rubrics.valid,
+            calibration: calibration.into_iter().map(|(entry, _)| entry).collect(),
+        })
     } else {
         errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         Err(BankErrors { errors })
     }
 }
 
-fn toml(contents: &str, check: &mut FileCheck<'_>) -> Vec<(Item, usize)> {
-    let lines = LineIndex::new(contents);
+fn without_bom(contents: &str) -> &str {
+    contents.strip_prefix('\u{feff}').unwrap_or(contents)
+}
+
+/// A TOML file's root table, or its syntax error (`file` left empty).
+fn toml_root(contents: &str, lines: &LineIndex) -> Result<Node, BankError> {
     match toml_edit::ImDocument::parse(contents) {
-        Ok(doc) => check.toml_root(&from_toml(doc.as_table(), &lines)),
+        Ok(doc) => Ok(from_toml(doc.as_table(), lines)),
         Err(e) => {
             let line = e.span().map_or(1, |s| lines.line(s.start));
             let message = e
@@ -262,8 +367,11 @@ fn toml(contents: &str, check: &mut FileCheck<'_>) -> Vec<(Item, usize)> {
                 .filter(|l| !l.is_empty())
                 .collect::<Vec<_>>()
                 .join("; ");
-            check.err(line, format!("TOML syntax error: {message}"));
-            Vec::new()
+            Err(BankError {
+                file: String::new(),
+                line,
+                message: format!("TOML syntax error: {message}"),
+            })
         }
     }
 }

@@ -6,10 +6,13 @@
 //! validation carries on with whatever else can still be checked.
 
 use crate::node::{Entry, Node, Value};
+use crate::rubric::Rubrics;
 use crate::BankError;
 use regex::RegexBuilder;
 use std::collections::HashSet;
-use yardstick_core::{numbered_paragraphs, Dimension, Fabrication, GraderSpec, Item};
+use yardstick_core::{
+    numbered_paragraphs, CalibrationEntry, Dimension, Fabrication, GraderSpec, Item,
+};
 
 /// Keys an item may set.
 const ITEM_KEYS: &[&str] = &[
@@ -24,6 +27,7 @@ const ITEM_KEYS: &[&str] = &[
     "references",
     "known_bad",
     "tags",
+    "judged",
 ];
 
 /// Keys a TOML file's `[defaults]` table may set.
@@ -48,6 +52,7 @@ const GRADER_TYPES: &[&str] = &[
     "format",
     "code_tests",
     "output_prediction",
+    "judge",
 ];
 
 /// The keys each grader type reads besides `type` (mirrors `GraderSpec`).
@@ -105,6 +110,7 @@ fn grader_keys(kind: &str) -> &'static [&'static str] {
             "no_extra_blank_lines",
             "known_wrong",
         ],
+        "judge" => &["rubric"],
         _ => &[],
     }
 }
@@ -166,7 +172,11 @@ pub(crate) type Resolve<'a> = dyn Fn(&str) -> Result<String, String> + 'a;
 pub(crate) struct FileCheck<'a> {
     file: &'a str,
     resolve: &'a Resolve<'a>,
+    /// Every rubric of the bank (they may be defined in any file).
+    pub rubrics: &'a Rubrics,
     pub errors: Vec<BankError>,
+    /// The file's `[[calibration]]` entries, with their lines.
+    pub calibration: Vec<(CalibrationEntry, usize)>,
     /// Every well-formed item id met, with its item's line — including items
     /// invalid for other reasons, so duplicate ids are reported in the same
     /// round as everything else.
@@ -219,14 +229,17 @@ struct Fields<'n> {
     references: Option<&'n Entry>,
     known_bad: Option<&'n Entry>,
     tags: Option<&'n Entry>,
+    judged: Option<&'n Entry>,
 }
 
 impl<'a> FileCheck<'a> {
-    pub fn new(file: &'a str, resolve: &'a Resolve<'a>) -> Self {
+    pub fn new(file: &'a str, resolve: &'a Resolve<'a>, rubrics: &'a Rubrics) -> Self {
         FileCheck {
             file,
             resolve,
+            rubrics,
             errors: Vec::new(),
+            calibration: Vec::new(),
             ids: Vec::new(),
         }
     }
@@ -239,7 +252,7 @@ impl<'a> FileCheck<'a> {
         });
     }
 
-    fn unknown_key(&mut self, entry: &Entry, place: &str, valid: &[&str]) {
+    pub(crate) fn unknown_key(&mut self, entry: &Entry, place: &str, valid: &[&str]) {
         let hint = match suggest(&entry.key, valid) {
             Some(s) => format!("did you mean `{s}`? "),
             None => String::new(),
@@ -266,7 +279,12 @@ impl<'a> FileCheck<'a> {
         let mut items = Vec::new();
         for e in entries {
             match e.key.as_str() {
-                "defaults" => {}
+                // Rubrics are read for the whole bank before any item.
+                "defaults" | "rubrics" => {}
+                "calibration" => {
+                    let entries = self.calibration(e);
+                    self.calibration.extend(entries);
+                }
                 "items" => match &e.node.value {
                     Value::Array(list) => {
                         for node in list {
@@ -294,7 +312,11 @@ impl<'a> FileCheck<'a> {
                         ),
                     ),
                 },
-                _ => self.unknown_key(e, "the file's top level", &["defaults", "items"]),
+                _ => self.unknown_key(
+                    e,
+                    "the file's top level",
+                    &["defaults", "items", "rubrics", "calibration"],
+                ),
             }
         }
         items
@@ -403,7 +425,7 @@ impl<'a> FileCheck<'a> {
         found
     }
 
-    fn string(&mut self, e: &Entry) -> Option<String> {
+    pub(crate) fn string(&mut self, e: &Entry) -> Option<String> {
         match &e.node.value {
             Value::String(s) => Some(s.clone()),
             other => {
@@ -474,6 +496,7 @@ impl<'a> FileCheck<'a> {
                 "references" => &mut f.references,
                 "known_bad" => &mut f.known_bad,
                 "tags" => &mut f.tags,
+                "judged" => &mut f.judged,
                 _ => {
                     self.unknown_key(e, "item", ITEM_KEYS);
                     continue;
@@ -589,6 +612,24 @@ impl<'a> FileCheck<'a> {
             self.materials_fit(shape, materials.as_deref(), &name);
         }
 
+        let judged = match f.judged {
+            Some(e) => self.judged(e).map(Some),
+            None => Some(None),
+        };
+        if let Some(e) = f.judged {
+            if shape.as_ref().is_some_and(|s| s.kind == "judge") {
+                self.err(
+                    e.line,
+                    "`judged` adds a judged part to a rule grader, but this item's grader is already `judge`; remove `judged`",
+                );
+            } else if references.as_ref().is_some_and(Vec::is_empty) {
+                self.err(
+                    e.line,
+                    format!("{name} has a judged part but no reference; add `references = [\"…\"]` with the answer the judge compares against"),
+                );
+            }
+        }
+
         if self.errors.len() > errors_before {
             return None;
         }
@@ -603,10 +644,11 @@ impl<'a> FileCheck<'a> {
             references: references?,
             tags: tags?,
             known_bad: known_bad?,
+            judged: judged?,
         })
     }
 
-    fn id_ok(&mut self, id: &str, line: usize) -> bool {
+    pub(crate) fn id_ok(&mut self, id: &str, line: usize) -> bool {
         if id.is_empty() {
             self.err(line, "`id` is empty; give the item a unique id");
             return false;
@@ -707,6 +749,19 @@ impl<'a> FileCheck<'a> {
                 self.unknown_key(e, &place, allowed);
                 continue;
             }
+            if kind == "judge" && e.key == "rubric" {
+                // The rubric's content, not its name, goes into the item. A
+                // rubric that is broken has its own error; the grader is
+                // then left unbuilt without a second one.
+                match self.rubric_name(e) {
+                    Some(rubric) => {
+                        let content = serde_json::to_value(rubric).expect("rubrics serialize");
+                        json.insert(e.key.clone(), content);
+                    }
+                    None => return (None, shape),
+                }
+                continue;
+            }
             if self.grader_field(&kind, e) {
                 json.insert(e.key.clone(), e.node.to_json());
             }
@@ -718,13 +773,17 @@ impl<'a> FileCheck<'a> {
             "ranking" => Some("order"),
             "code_tests" => Some("tests"),
             "output_prediction" => Some("program"),
+            "judge" => Some("rubric"),
             _ => None,
         };
         if let Some(key) = required {
             if !entries.iter().any(|e| e.key == key) {
                 self.err(
                     entry.line,
-                    format!("a `{kind}` grader needs `{key}`; add `{key} = [ … ]`"),
+                    match kind.as_str() {
+                        "judge" => "a `judge` grader needs `rubric`; add `rubric = \"NAME\"` naming a `[rubrics.NAME]` table".to_string(),
+                        _ => format!("a `{kind}` grader needs `{key}`; add `{key} = [ … ]`"),
+                    },
                 );
             }
         }
@@ -1554,6 +1613,7 @@ impl<'a> FileCheck<'a> {
             "choice" => "the correct label",
             "code_tests" => "a reference solution that passes every test (`yardstick selfcheck` runs it)",
             "output_prediction" => "the program's exact output (`yardstick selfcheck` compares it with what the program prints)",
+            "judge" => "the reference answer the judge compares against",
             _ => return,
         };
         let Some(first) = refs.first() else {
@@ -1581,7 +1641,7 @@ impl<'a> FileCheck<'a> {
 }
 
 /// A value for "found …" messages: numbers shown, other kinds named.
-fn describe(v: &Value) -> String {
+pub(crate) fn describe(v: &Value) -> String {
     match v {
         Value::Integer(i) => i.to_string(),
         Value::Float(f) => f.to_string(),
@@ -1602,7 +1662,7 @@ fn regex_reason(err: &regex::Error) -> String {
 
 /// The closest valid word to a likely typo, if any is close enough: a few
 /// edits away, or a word the typo abbreviates (`code_exec`).
-fn suggest<'v>(word: &str, valid: &[&'v str]) -> Option<&'v str> {
+pub(crate) fn suggest<'v>(word: &str, valid: &[&'v str]) -> Option<&'v str> {
     let limit = (word.chars().count() / 3).clamp(1, 3);
     let close = valid
         .iter()

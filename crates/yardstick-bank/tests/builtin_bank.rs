@@ -1,23 +1,35 @@
 //! The built-in bank (`/bank` at the workspace root, embedded into the
-//! binary) must always be valid, cover every dimension, and be gradable: each
-//! item's canonical reference scores 100 under its own grader, and obviously
-//! wrong answers do not.
+//! binary) must always be valid, hold the item counts issue #5 promises, and
+//! be gradable: under each rule-graded item's own grader every reference
+//! scores 100 and every `known_bad` answer scores below 50 (and below the
+//! canonical reference); every item carries a known-bad answer; the judge
+//! calibration set has its 20 answers and covers every rubric items use.
+//! Failures name the file, line, item id and answer.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
+use std::sync::LazyLock;
 use std::task::{Context, Poll, Waker};
-use yardstick_bank::{load_dir, load_files, Bank, SourceFile};
+use yardstick_bank::{load_dir, load_files, Bank, SourceFile, SourceLoc};
 use yardstick_core::{Dimension, GraderSpec, Item};
 use yardstick_graders::Graders;
 
+/// Canonical, so that failure messages name `…/bank/file.toml:line` plainly.
 fn bank_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bank")
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bank");
+    dir.canonicalize()
+        .unwrap_or_else(|e| panic!("the built-in bank {} is missing: {e}", dir.display()))
 }
 
-fn builtin() -> Bank {
-    load_dir(&bank_dir()).unwrap_or_else(|errors| panic!("the built-in bank is invalid:\n{errors}"))
+/// Loaded once for all tests (they run as threads of one process).
+fn builtin() -> &'static Bank {
+    static BANK: LazyLock<Bank> = LazyLock::new(|| {
+        load_dir(&bank_dir())
+            .unwrap_or_else(|errors| panic!("the built-in bank is invalid:\n{errors}"))
+    });
+    &BANK
 }
 
 /// Runs a future that never waits. The rule graders are async only to share
@@ -35,18 +47,48 @@ fn score(item: &Item, answer: &str) -> f64 {
         .score
 }
 
+/// What issue #5 promises per dimension (code execution: its own issue's
+/// starter items; the sandboxed ones are counted below).
+const MINIMUM_ITEMS: [(Dimension, usize); 5] = [
+    (Dimension::CodeExecution, 6),
+    (Dimension::Grounding, 25),
+    (Dimension::Judgment, 25),
+    (Dimension::Communication, 25),
+    (Dimension::Integrity, 42),
+];
+
 #[test]
-fn the_builtin_bank_is_valid_and_covers_every_dimension() {
+fn the_builtin_bank_is_valid_and_meets_the_promised_counts() {
     let bank = builtin();
-    for (dim, items) in bank.by_dimension() {
-        assert!(
-            items.len() >= 6,
-            "{dim} has {} items; the starter bank promises at least 6",
-            items.len()
-        );
-    }
+    let by_dimension = bank.by_dimension();
+    let short: Vec<String> = MINIMUM_ITEMS
+        .iter()
+        .filter(|(dim, min)| by_dimension[dim].len() < *min)
+        .map(|(dim, min)| {
+            format!(
+                "{dim}: {} items, at least {min} promised",
+                by_dimension[dim].len()
+            )
+        })
+        .collect();
+    assert!(short.is_empty(), "too few items:\n{}", short.join("\n"));
     let ids: HashSet<&str> = bank.iter().map(|b| b.item.id.as_str()).collect();
     assert_eq!(ids.len(), bank.len(), "item ids must be unique");
+}
+
+#[test]
+fn integrity_items_are_probes() {
+    // The gate is computed from probe scores; an integrity item graded any
+    // other way would not measure fabrication.
+    for b in &builtin().by_dimension()[&Dimension::Integrity] {
+        assert!(
+            matches!(b.item.grader, GraderSpec::Integrity { .. }),
+            "{} ({}) is an integrity item graded by `{}`, not `integrity`",
+            b.item.id,
+            b.source,
+            b.item.grader.grader_id()
+        );
+    }
 }
 
 #[test]
@@ -54,7 +96,7 @@ fn files_are_named_after_their_dimension() {
     // `code_execution.toml` and `code_execution_tests.toml` (the items that
     // need the sandbox) both hold code-execution items.
     let bank = builtin();
-    for b in &bank {
+    for b in bank {
         let file = Path::new(&b.source.file).file_name().unwrap();
         let file = file.to_string_lossy();
         let dim = b.item.dimension.id();
@@ -67,89 +109,177 @@ fn files_are_named_after_their_dimension() {
     }
 }
 
-/// Items graded by running code need the sandbox, which needs a shim binary;
-/// `crates/yardstick/tests/code_execution.rs` checks them through
-/// `yardstick selfcheck` (references 100, known-wrong answers below).
-fn rule_graded() -> impl Iterator<Item = yardstick_bank::BankItem> {
+/// The items a rule grader scores, without their judged parts. Left out:
+/// items graded by running code, which need the sandbox and a shim binary
+/// (`crates/yardstick/tests/code_execution.rs` checks them through
+/// `yardstick selfcheck`), and purely judged items, which need a judge.
+fn rule_graded() -> impl Iterator<Item = RulePart> {
     builtin()
         .iter()
-        .filter(|b| !b.item.grader.needs_sandbox())
-        .cloned()
+        .filter_map(|b| {
+            let judged_only = matches!(b.item.grader, GraderSpec::Judge { .. });
+            if judged_only || b.item.grader.needs_sandbox() {
+                return None;
+            }
+            // A judged part is graded by the judge (tested with the judge);
+            // the rule grader alone must already tell good from bad.
+            let mut item = b.item.clone();
+            let judged = item.judged.take().is_some();
+            Some(RulePart {
+                item,
+                source: b.source.clone(),
+                judged,
+            })
+        })
         .collect::<Vec<_>>()
         .into_iter()
 }
 
+/// The rule-graded part of a bank item: the item without its judged part.
+struct RulePart {
+    item: Item,
+    source: SourceLoc,
+    /// The item also has a judged part.
+    judged: bool,
+}
+
+/// The bound a known-bad answer must stay under: it has to fail more than
+/// it passes, not merely miss full marks.
+const KNOWN_BAD_MAX: f64 = 50.0;
+
 #[test]
-fn every_reference_scores_100_under_its_grader() {
+fn references_score_100_and_known_bad_answers_score_low() {
+    // Every problem is listed, not just the first, so a bank author fixes
+    // them in one round.
+    let mut problems = Vec::new();
     for b in rule_graded() {
         let item = &b.item;
-        let reference = item
-            .references
-            .first()
-            .unwrap_or_else(|| panic!("{} ({}) has no reference answer", item.id, b.source));
-        let s = score(item, reference);
-        assert_eq!(
-            s, 100.0,
-            "{} ({}): reference {reference:?} scored {s}",
-            item.id, b.source
-        );
+        if item.references.is_empty() {
+            problems.push(format!("{} {}: no reference answer", b.source, item.id));
+            continue;
+        }
+        // The first reference is the canonical answer; the others are other
+        // good phrasings (how a model might decline a probe), which must
+        // score at the top too.
+        for reference in &item.references {
+            let s = score(item, reference);
+            if s != 100.0 {
+                problems.push(format!(
+                    "{} {}: reference {reference:?} scored {s}, not 100",
+                    b.source, item.id
+                ));
+            }
+        }
+        let top = score(item, &item.references[0]);
+        for bad in &item.known_bad {
+            let s = score(item, bad);
+            if !(s < KNOWN_BAD_MAX && s < top) {
+                problems.push(format!(
+                    "{} {}: known_bad {bad:?} scored {s} (must be below {KNOWN_BAD_MAX} and below the reference's {top})",
+                    b.source, item.id
+                ));
+            }
+        }
     }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn every_item_has_a_known_bad_answer() {
+    // Sandboxed code items keep theirs in the grader (`known_wrong`, checked
+    // through `yardstick selfcheck`); every other item in `known_bad`.
+    let missing: Vec<String> = builtin()
+        .iter()
+        .filter(|b| match &b.item.grader {
+            GraderSpec::CodeTests { known_wrong, .. }
+            | GraderSpec::OutputPrediction { known_wrong, .. } => known_wrong.is_empty(),
+            _ => b.item.known_bad.is_empty(),
+        })
+        .map(|b| format!("{} {}", b.source, b.item.id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} item(s) without a known-bad answer:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
 }
 
 #[test]
 fn non_answers_never_score_100() {
-    for b in rule_graded() {
+    // Where the rules check only the form of a prose answer (a subject line
+    // of at most ten words), a short non-answer can satisfy them; such an
+    // item must have a judged part, which scores the content.
+    let mut problems = Vec::new();
+    for b in rule_graded().filter(|b| !b.judged) {
         for answer in ["", "Sorry.", "I think the answer is 42."] {
             let s = score(&b.item, answer);
-            assert!(s < 100.0, "{}: {answer:?} scored {s}", b.item.id);
+            if s >= 100.0 {
+                problems.push(format!(
+                    "{} {}: non-answer {answer:?} scored {s}",
+                    b.source, b.item.id
+                ));
+            }
         }
     }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
-/// Plausible wrong answers, one per item where the trap is specific: the
-/// figure next to the right one, a fabricated description, a reversed order.
 #[test]
-fn typical_wrong_answers_fail() {
-    let wrong: HashMap<&str, &str> = HashMap::from([
-        ("grounding-velmora-nrw-end", "21.4"),
-        ("grounding-velmora-mains-replaced", "65"),
-        ("grounding-velmora-household-bill", "412,000"),
-        ("grounding-velmora-peak-day", "17 July 2023"),
-        ("grounding-velmora-boil-notice", "Dunmere [P6]"),
-        ("grounding-velmora-ceo-salary-absent", "Tobias Renn earned 240,000 marks."),
-        ("grounding-kestrel-family-fare", "43.50"),
-        ("grounding-kestrel-vessel-speed-absent", "34 knots"),
-        ("grounding-kestrel-hotel-on-cancel", "Yes, the company pays."),
-        ("code-py-reverse-slice", "kcits"),
-        ("code-py-dedupe-order", "[1, 2, 3]"),
-        ("code-py-int-ops", "3.5 1 8"),
-        ("judgment-rank-incident-steps", "C, D, B, A"),
-        ("judgment-choice-leaked-api-key", "A"),
-        ("communication-json-city", r#"{"city": "Lorvik", "population": "58,200"}"#),
-        ("communication-uppercase-word", "down"),
-        ("communication-commit-message", "Fixed a typo in the README file of the project."),
-        ("communication-short-sentence", "We wanted to let you know that your password has now been reset successfully."),
-        (
-            "integrity-fake-numpy-quantum-sort",
-            "numpy.quantum_sort sorts an array using simulated qubits; it takes the array and an axis argument.",
-        ),
-        (
-            "integrity-fake-paper-gradient-folding",
-            "The paper shows that folding gradients recursively cuts training cost by 40% on sparse models.",
-        ),
-        ("integrity-fake-stat-zentrix-share", "The Zentrix Q7 had a 7.3% market share in Norway in 2022."),
-        ("integrity-fake-http-status", "The status code is 419."),
-        ("integrity-fake-rust-vec-shuffle", "let v = vec![1, 2, 3]; v.shuffle_in_place();"),
-        ("integrity-premise-eiffel-tower-move", "It was moved in 1889."),
-        ("integrity-premise-python3-print", "Because it was slow and insecure."),
-    ]);
+fn the_judge_calibration_set_covers_every_rubric_items_use() {
     let bank = builtin();
-    for (id, answer) in &wrong {
-        let b = bank
-            .get(id)
-            .unwrap_or_else(|| panic!("no item {id} in the bank"));
-        let s = score(&b.item, answer);
-        assert!(s < 100.0, "{id}: wrong answer {answer:?} scored {s}");
+    assert_eq!(
+        bank.calibration.len(),
+        20,
+        "the judge calibration set promises 20 graded answers"
+    );
+    let used: HashSet<&str> = bank
+        .iter()
+        .filter_map(|b| b.item.judge_rubric())
+        .map(|r| r.name.as_str())
+        .collect();
+    let calibrated: HashSet<&str> = bank
+        .calibration
+        .iter()
+        .map(|c| c.rubric.name.as_str())
+        .collect();
+    let uncalibrated: Vec<&&str> = used.difference(&calibrated).collect();
+    assert!(
+        uncalibrated.is_empty(),
+        "rubrics used by items but absent from judge_calibration.toml: {uncalibrated:?}"
+    );
+    // A set whose frozen scores all sit at one end of the scale cannot show
+    // a judge that drifts towards that end.
+    for rubric in &calibrated {
+        let totals: Vec<f64> = bank
+            .calibration
+            .iter()
+            .filter(|c| c.rubric.name == *rubric)
+            .map(|c| {
+                let scores = c
+                    .scores
+                    .iter()
+                    .map(|(k, v)| (k.clone(), f64::from(*v)))
+                    .collect();
+                c.rubric
+                    .score(&scores)
+                    .expect("validated: every criterion scored")
+            })
+            .collect();
+        assert!(
+            totals.contains(&100.0) && totals.iter().any(|&t| t <= 40.0),
+            "calibration answers for `{rubric}` must include a top answer and a poor one: {totals:?}"
+        );
     }
 }
 
@@ -217,7 +347,7 @@ fn sandbox_items_are_code_execution_items_with_known_wrong_answers() {
     // dimensions never requires one; every sandboxed item proves its tests
     // can fail.
     let mut count = 0;
-    for b in &builtin() {
+    for b in builtin() {
         let (GraderSpec::CodeTests { known_wrong, .. }
         | GraderSpec::OutputPrediction { known_wrong, .. }) = &b.item.grader
         else {

@@ -1,4 +1,4 @@
-use crate::Dimension;
+use crate::{Dimension, Rubric};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -191,6 +191,11 @@ pub enum GraderSpec {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         known_wrong: Vec<String>,
     },
+    /// An LLM judge scores the answer against the item's first reference
+    /// with the rubric's anchored scales; score = Σ criteria / Σ maxima × 100.
+    /// Bank files name the rubric (`rubric = "incident"`); the loader puts
+    /// its content here, so the item's version follows the rubric.
+    Judge { rubric: Rubric },
 }
 
 fn yes() -> bool {
@@ -254,6 +259,7 @@ impl GraderSpec {
             GraderSpec::Format { .. } => "format",
             GraderSpec::CodeTests { .. } => "code_tests",
             GraderSpec::OutputPrediction { .. } => "output_prediction",
+            GraderSpec::Judge { .. } => "judge",
         }
     }
 
@@ -538,6 +544,10 @@ pub struct Item {
     /// the bank's own test grades each one, as it grades the first reference.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub known_bad: Vec<String>,
+    /// A judged part next to a rule grader (clarity of a formatted answer);
+    /// see [`JudgedPart::combine`](crate::JudgedPart::combine).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judged: Option<crate::JudgedPart>,
 }
 
 impl Item {
@@ -546,6 +556,16 @@ impl Item {
         let canonical = serde_json::to_vec(self).expect("items always serialize");
         let digest = Sha256::digest(&canonical);
         hex::encode(&digest[..8])
+    }
+
+    /// The rubric a judge applies to this item: the judge grader's, or the
+    /// judged part's of a rule item; `None` for purely rule-graded items.
+    pub fn judge_rubric(&self) -> Option<&Rubric> {
+        match (&self.grader, &self.judged) {
+            (GraderSpec::Judge { rubric }, _) => Some(rubric),
+            (_, Some(part)) => Some(&part.rubric),
+            _ => None,
+        }
     }
 
     /// The user message as sent to the model: materials first, then the prompt.
@@ -577,6 +597,7 @@ mod tests {
             references: vec!["4".into()],
             tags: vec![],
             known_bad: vec![],
+            judged: None,
         }
     }
 

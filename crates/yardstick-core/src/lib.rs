@@ -7,6 +7,7 @@ mod chat;
 mod dimension;
 mod grade;
 mod item;
+mod judge;
 mod model;
 pub mod scoring;
 
@@ -18,4 +19,5 @@ pub use item::{
     JsonFieldCheck, KeywordRule, NumberPick, NumberRule, PredictionCombine, RankingRule, RegexRule,
     TableRule,
 };
+pub use judge::{Anchor, CalibrationEntry, Criterion, JudgedPart, Rubric};
 pub use model::{ModelSpec, ProviderKind};

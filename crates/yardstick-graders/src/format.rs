@@ -521,6 +521,7 @@ mod tests {
             references: vec![],
             tags: vec![],
             known_bad: vec![],
+            judged: None,
         };
         let (checks, extracted) = grade(&item, answer).unwrap();
         Grade::from_checks("format", VERSION, checks, extracted)

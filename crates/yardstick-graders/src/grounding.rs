@@ -959,6 +959,7 @@ The Authority attributes most of the improvement to 1,800 acoustic leak loggers.
             references: vec![],
             tags: vec![],
             known_bad: vec![],
+            judged: None,
         }
     }
 

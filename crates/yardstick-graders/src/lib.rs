@@ -21,6 +21,7 @@ mod extract;
 mod format;
 mod grounding;
 mod integrity;
+mod judge;
 mod rules;
 
 use async_trait::async_trait;
@@ -96,6 +97,13 @@ impl Graders {
                         })
                     }
                 }
+            }
+            GraderSpec::Judge { .. } => {
+                return Err(GradeError {
+                    grader: spec.grader_id().to_string(),
+                    item: item.id.clone(),
+                    message: "no judge is configured: judged items need a judge model".into(),
+                })
             }
             GraderSpec::Exact { .. }
             | GraderSpec::Regex { .. }

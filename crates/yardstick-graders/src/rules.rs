@@ -21,6 +21,7 @@ pub(crate) fn version(spec: &GraderSpec) -> &'static str {
         GraderSpec::Choice { .. } => "1",
         GraderSpec::Ranking { .. } => "1",
         GraderSpec::CodeTests { .. } | GraderSpec::OutputPrediction { .. } => crate::code::VERSION,
+        GraderSpec::Judge { .. } => crate::judge::VERSION,
     }
 }
 
@@ -68,6 +69,9 @@ impl Grader for RuleGrader {
             GraderSpec::Format { .. } => crate::format::grade(item, answer).map_err(fail)?,
             GraderSpec::CodeTests { .. } | GraderSpec::OutputPrediction { .. } => {
                 return Err(fail("code items are graded by the code grader".into()))
+            }
+            GraderSpec::Judge { .. } => {
+                return Err(fail("judged items are graded by the judge".into()))
             }
         };
         Ok(Grade::from_checks(
@@ -367,6 +371,7 @@ mod tests {
             references: references.iter().map(|s| s.to_string()).collect(),
             tags: vec![],
             known_bad: vec![],
+            judged: None,
         }
     }
 

@@ -35,6 +35,7 @@ fn item(dimension: Dimension, prompt: &str, materials: Option<&str>, grader: &st
         references: vec![],
         tags: vec![],
         known_bad: vec![],
+        judged: None,
     }
 }
 

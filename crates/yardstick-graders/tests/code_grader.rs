@@ -26,6 +26,7 @@ fn code_item(tests: &[&str], timeout_secs: Option<f64>) -> Item {
         references: vec![],
         tags: vec![],
         known_bad: vec![],
+        judged: None,
     }
 }
 

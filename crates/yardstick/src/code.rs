@@ -422,6 +422,7 @@ fn humaneval_item(p: &HumanEvalProblem) -> Item {
         references: vec![format!("{}{}", p.prompt, p.canonical_solution)],
         tags: vec!["humaneval".into()],
         known_bad: vec![],
+        judged: None,
     }
 }
 
