@@ -31,7 +31,7 @@ pub use types::{
 };
 pub use verdicts::{
     AlertRow, AlertStatus, CalibratedItem, CalibrationRow, NewCalibration, NewRetest, NewVerdict,
-    RetestRow, RetestStatus, VerdictRow,
+    RetestRow, RetestStatus, RevisedVerdict, VerdictRow,
 };
 
 use error::query_err;

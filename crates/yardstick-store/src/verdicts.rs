@@ -39,7 +39,10 @@ pub struct VerdictRow {
     pub run_kind: String,
     pub model: String,
     pub series: String,
+    /// The verdict in force: the detected one, revised once its retest decides.
     pub verdict: String,
+    /// What the detectors said when the run was assessed.
+    pub detected_verdict: String,
     pub numbers_json: String,
     pub explanation: String,
     pub detector_state_json: String,
@@ -101,11 +104,21 @@ pub struct NewRetest {
     pub created_at: i64,
 }
 
+/// A verdict as revised by its retest's decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RevisedVerdict {
+    pub verdict: String,
+    pub numbers_json: String,
+    pub explanation: String,
+}
+
 /// A stored retest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RetestRow {
     pub id: i64,
     pub verdict_id: i64,
+    /// The run whose verdict scheduled this retest.
+    pub trigger_run_id: i64,
     pub model: String,
     pub series: String,
     pub items: u32,
@@ -207,15 +220,22 @@ pub struct CalibratedItem {
 
 macro_rules! verdict_columns {
     () => {
-        "v.id, v.run_id, r.kind AS run_kind, v.model, v.series, v.verdict, v.numbers_json, v.explanation, \
+        "v.id, v.run_id, r.kind AS run_kind, v.model, v.series, v.verdict, v.detected_verdict, v.numbers_json, v.explanation, \
          v.detector_state_json, v.retest_id, v.retest_decision, v.created_at"
     };
 }
 
 macro_rules! retest_columns {
     () => {
-        "id, verdict_id, model, series, items, epochs, status, run_id, decision, numbers_json, created_at, \
-         finished_at"
+        "t.id, t.verdict_id, v.run_id AS trigger_run_id, t.model, t.series, t.items, t.epochs, t.status, \
+         t.run_id, t.decision, t.numbers_json, t.created_at, t.finished_at"
+    };
+}
+
+/// The tables every retest query reads: a retest with its verdict.
+macro_rules! retest_tables {
+    () => {
+        " FROM retests t JOIN verdicts v ON v.id = t.verdict_id"
     };
 }
 
@@ -245,8 +265,8 @@ impl Store {
             )
         };
         let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO verdicts (run_id, model, series, verdict, numbers_json, explanation, \
-             detector_state_json, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+            "INSERT INTO verdicts (run_id, model, series, verdict, detected_verdict, numbers_json, explanation, \
+             detector_state_json, created_at) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8) \
              ON CONFLICT (run_id, model, series) DO NOTHING RETURNING id",
         )
         .bind(v.run_id)
@@ -396,7 +416,8 @@ impl Store {
         let row = sqlx::query(concat!(
             "SELECT ",
             retest_columns!(),
-            " FROM retests WHERE id = $1"
+            retest_tables!(),
+            " WHERE t.id = $1"
         ))
         .bind(id)
         .fetch_optional(&self.pool)
@@ -411,7 +432,8 @@ impl Store {
         let rows = sqlx::query(concat!(
             "SELECT ",
             retest_columns!(),
-            " FROM retests WHERE status <> $1 ORDER BY id"
+            retest_tables!(),
+            " WHERE t.status <> $1 ORDER BY t.id"
         ))
         .bind(RetestStatus::Done.id())
         .fetch_all(&self.pool)
@@ -425,7 +447,8 @@ impl Store {
         let rows = sqlx::query(concat!(
             "SELECT ",
             retest_columns!(),
-            " FROM retests ORDER BY id DESC LIMIT $1"
+            retest_tables!(),
+            " ORDER BY t.id DESC LIMIT $1"
         ))
         .bind(limit)
         .fetch_all(&self.pool)
@@ -453,14 +476,15 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Records a running retest's decision on the retest and on the verdict
-    /// that scheduled it, in one transaction. Fails with `NotFound` unless
-    /// the retest is running.
+    /// Records a running retest's decision on the retest, and on the verdict
+    /// that scheduled it its decision and `revised` verdict, in one
+    /// transaction. Fails with `NotFound` unless the retest is running.
     pub async fn finish_retest(
         &self,
         id: i64,
         decision: &str,
         numbers_json: &str,
+        revised: &RevisedVerdict,
         finished_at: i64,
     ) -> Result<RetestRow> {
         let what = || format!("recording the `{decision}` decision of retest {id}");
@@ -483,18 +507,54 @@ impl Store {
                 what: format!("running retest {id}"),
             });
         };
-        sqlx::query("UPDATE verdicts SET retest_decision = $2 WHERE id = $1")
-            .bind(verdict_id)
-            .bind(decision)
-            .execute(&mut *tx)
-            .await
-            .map_err(query_err(what()))?;
+        sqlx::query(
+            "UPDATE verdicts SET retest_decision = $2, verdict = $3, numbers_json = $4, explanation = $5 \
+             WHERE id = $1",
+        )
+        .bind(verdict_id)
+        .bind(decision)
+        .bind(revised.verdict.as_str())
+        .bind(revised.numbers_json.as_str())
+        .bind(revised.explanation.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(query_err(what()))?;
         tx.commit().await.map_err(query_err(what()))?;
         self.get_retest(id)
             .await?
             .ok_or_else(|| StoreError::NotFound {
                 what: format!("retest {id}"),
             })
+    }
+
+    /// The newest finished retest of `model` on `series` triggered by a run
+    /// of `run_kind` numbered `up_to` or below: the confirmation a later
+    /// verdict on that series takes into account.
+    pub async fn latest_finished_retest(
+        &self,
+        run_kind: &str,
+        model: &str,
+        series: &str,
+        up_to: i64,
+    ) -> Result<Option<RetestRow>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            retest_columns!(),
+            retest_tables!(),
+            " JOIN runs r ON r.id = v.run_id WHERE r.kind = $1 AND t.model = $2 AND t.series = $3 \
+             AND v.run_id <= $4 AND t.status = $5 ORDER BY v.run_id DESC, t.id DESC LIMIT 1"
+        ))
+        .bind(run_kind)
+        .bind(model)
+        .bind(series)
+        .bind(up_to)
+        .bind(RetestStatus::Done.id())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(query_err(format!(
+            "reading the latest retest of `{model}` on {series}"
+        )))?;
+        row.as_ref().map(read_retest).transpose()
     }
 
     // ---- alerts -----------------------------------------------------------
@@ -680,6 +740,7 @@ fn read_verdict(row: &AnyRow) -> Result<VerdictRow> {
         model: r.get("model")?,
         series: r.get("series")?,
         verdict: r.get("verdict")?,
+        detected_verdict: r.get("detected_verdict")?,
         numbers_json: r.get("numbers_json")?,
         explanation: r.get("explanation")?,
         detector_state_json: r.get("detector_state_json")?,
@@ -695,6 +756,7 @@ fn read_retest(row: &AnyRow) -> Result<RetestRow> {
     Ok(RetestRow {
         id: r.get("id")?,
         verdict_id: r.get("verdict_id")?,
+        trigger_run_id: r.get("trigger_run_id")?,
         model: r.get("model")?,
         series: r.get("series")?,
         items: r.u32("items")?,

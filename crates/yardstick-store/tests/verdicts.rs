@@ -6,7 +6,8 @@ mod common;
 use common::{item, new_run, TestDb};
 use yardstick_core::Dimension;
 use yardstick_store::{
-    AlertStatus, CalibratedItem, NewCalibration, NewRetest, NewVerdict, RetestStatus, StoreError,
+    AlertStatus, CalibratedItem, NewCalibration, NewRetest, NewVerdict, RetestStatus,
+    RevisedVerdict, StoreError,
 };
 
 on_both_backends!(
@@ -42,6 +43,7 @@ async fn verdicts_are_one_per_run_model_and_series(db: TestDb) {
     assert!(inserted);
     assert_eq!(first.run_kind, "daily");
     assert_eq!(first.verdict, "watch");
+    assert_eq!(first.detected_verdict, "watch");
     assert_eq!(first.explanation, "alpha on main: watch — ünïcode kept");
     assert_eq!(first.retest_id, None);
     // Assessing the run again keeps the stored verdict.
@@ -162,8 +164,18 @@ async fn retests_go_pending_running_done_and_mark_their_verdict(db: TestDb) {
     assert_eq!(s.open_retests().await.unwrap(), vec![retest.clone()]);
 
     // Finishing a retest that is not running is refused.
+    let revised = RevisedVerdict {
+        verdict: "confirmed_degradation".into(),
+        numbers_json: r#"{"z":-2.5,"sprt":{"llr":3.2}}"#.into(),
+        explanation: "confirmed by retest".into(),
+    };
+    assert!(s
+        .latest_finished_retest("daily", "alpha", "code_execution", run)
+        .await
+        .unwrap()
+        .is_none());
     let err = s
-        .finish_retest(retest.id, "confirm", "{}", 5)
+        .finish_retest(retest.id, "confirm", "{}", &revised, 5)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
@@ -176,7 +188,7 @@ async fn retests_go_pending_running_done_and_mark_their_verdict(db: TestDb) {
     assert_eq!(running[0].run_id, Some(retest_run));
 
     // An unknown decision is refused and changes nothing.
-    s.finish_retest(retest.id, "maybe", "{}", 5)
+    s.finish_retest(retest.id, "maybe", "{}", &revised, 5)
         .await
         .unwrap_err();
     assert_eq!(
@@ -184,15 +196,42 @@ async fn retests_go_pending_running_done_and_mark_their_verdict(db: TestDb) {
         RetestStatus::Running
     );
     let done = s
-        .finish_retest(retest.id, "confirm", r#"{"llr":3.2}"#, 1_700_000_009_000)
+        .finish_retest(
+            retest.id,
+            "confirm",
+            r#"{"llr":3.2}"#,
+            &revised,
+            1_700_000_009_000,
+        )
         .await
         .unwrap();
     assert_eq!(done.status, RetestStatus::Done);
     assert_eq!(done.decision.as_deref(), Some("confirm"));
     assert_eq!(done.numbers_json.as_deref(), Some(r#"{"llr":3.2}"#));
     assert_eq!(done.finished_at, Some(1_700_000_009_000));
+    assert_eq!(done.trigger_run_id, run);
     let v = s.get_verdict(v.id).await.unwrap().unwrap();
     assert_eq!(v.retest_decision.as_deref(), Some("confirm"));
+    assert_eq!(v.verdict, "confirmed_degradation");
+    assert_eq!(v.detected_verdict, "likely_degradation");
+    assert_eq!(v.explanation, "confirmed by retest");
+    assert_eq!(
+        s.latest_finished_retest("daily", "alpha", "code_execution", run)
+            .await
+            .unwrap()
+            .unwrap(),
+        done
+    );
+    assert!(s
+        .latest_finished_retest("weekly", "alpha", "code_execution", run)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(s
+        .latest_finished_retest("daily", "alpha", "code_execution", run - 1)
+        .await
+        .unwrap()
+        .is_none());
     assert!(s.open_retests().await.unwrap().is_empty());
     assert_eq!(s.list_retests(10).await.unwrap(), vec![done]);
 

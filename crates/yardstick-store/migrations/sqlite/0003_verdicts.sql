@@ -24,9 +24,10 @@ CREATE TABLE calibration_items (
     FOREIGN KEY (item_id, item_version) REFERENCES items (item_id, version)
 );
 
--- One verdict per run, model and series ('main' or a dimension id). The
--- retest link is set when a confirmation run is scheduled; its decision is
--- copied here when the retest finishes.
+-- One verdict per run, model and series ('main' or a dimension id).
+-- `detected_verdict` is what the detectors said; `verdict` starts equal to it
+-- and is revised (with its numbers and explanation) when the retest it
+-- scheduled (`retest_id`) decides, whose decision is copied here.
 CREATE TABLE verdicts (
     id                  INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id              INTEGER NOT NULL REFERENCES runs (id),
@@ -34,6 +35,8 @@ CREATE TABLE verdicts (
     series              TEXT    NOT NULL,
     verdict             TEXT    NOT NULL CHECK (verdict IN ('noise', 'watch', 'likely_degradation',
                                                             'confirmed_degradation', 'improvement')),
+    detected_verdict    TEXT    NOT NULL CHECK (detected_verdict IN ('noise', 'watch', 'likely_degradation',
+                                                                     'confirmed_degradation', 'improvement')),
     numbers_json        TEXT    NOT NULL,
     explanation         TEXT    NOT NULL,
     detector_state_json TEXT    NOT NULL,
