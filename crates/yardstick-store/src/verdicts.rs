@@ -611,6 +611,19 @@ impl Store {
         Ok(())
     }
 
+    pub async fn get_alert(&self, id: i64) -> Result<Option<AlertRow>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            alert_columns!(),
+            " FROM alerts WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(query_err(format!("reading alert {id}")))?;
+        row.as_ref().map(read_alert).transpose()
+    }
+
     /// The `limit` newest alerts (of one status, if given), newest first.
     pub async fn list_alerts(
         &self,
