@@ -207,8 +207,9 @@ pub struct BocpdConfig {
     pub recent_runs: usize,
     /// Prior standard deviation (score points) of a new level around the baseline mean.
     pub new_level_sd: f64,
-    /// Longest run length kept; older hypotheses are dropped (bounds the cost).
-    pub max_run_length: usize,
+    /// Most run-length hypotheses kept (bounds the cost per run); the least
+    /// likely ones beyond `recent_runs` are dropped first.
+    pub max_hypotheses: usize,
 }
 
 impl Default for BocpdConfig {
@@ -217,7 +218,7 @@ impl Default for BocpdConfig {
             expected_run_length: 120.0,
             recent_runs: 7,
             new_level_sd: 15.0,
-            max_run_length: 1000,
+            max_hypotheses: 100,
         }
     }
 }
@@ -232,6 +233,9 @@ struct Segment {
     /// The level that held when detection started (no change since).
     initial: bool,
 }
+
+/// Hypotheses with less posterior mass than e^-30 are dropped.
+const PRUNE_LOG_WEIGHT: f64 = -30.0;
 
 fn log_normal_density(x: f64, mean: f64, var: f64) -> f64 {
     -0.5 * ((x - mean) * (x - mean) / var + (2.0 * std::f64::consts::PI * var).ln())
@@ -273,10 +277,10 @@ pub fn change_probabilities(
                 });
             }
             next.clear();
-            // A change just before this run: the run is the first of a new level.
-            let change_weight = log_sum_exp(segments.iter().map(|s| s.log_weight)) + log_hazard;
+            // A change just before this run: the run is the first of a new
+            // level. The weights sum to 1, so its weight is the hazard.
             let new_level = Segment {
-                log_weight: change_weight,
+                log_weight: log_hazard,
                 mean: prior_mean,
                 var: new_level_var,
                 length: 0,
@@ -300,21 +304,26 @@ pub fn change_probabilities(
                     initial: s.initial,
                 });
             }
-            if next.len() > config.max_run_length.max(config.recent_runs + 1) {
-                // Drop the oldest non-initial hypothesis.
-                if let Some(oldest) = next
+            normalise(&mut next);
+            // Pruning (Adams & MacKay): hypotheses with negligible mass go,
+            // and beyond `max_hypotheses` the least likely older one goes
+            // (never the initial level, never a recent change), so that the
+            // level in force survives however long ago it started.
+            let before = next.len();
+            next.retain(|s| s.initial || s.log_weight > PRUNE_LOG_WEIGHT);
+            if next.len() > config.max_hypotheses {
+                if let Some(weakest) = next
                     .iter()
                     .enumerate()
-                    .filter(|(_, s)| !s.initial)
-                    .max_by_key(|(_, s)| s.length)
+                    .filter(|(_, s)| !s.initial && s.length > config.recent_runs)
+                    .min_by(|a, b| a.1.log_weight.total_cmp(&b.1.log_weight))
                     .map(|(i, _)| i)
                 {
-                    next.remove(oldest);
+                    next.remove(weakest);
                 }
             }
-            let total = log_sum_exp(next.iter().map(|s| s.log_weight));
-            for s in next.iter_mut() {
-                s.log_weight -= total;
+            if next.len() < before {
+                normalise(&mut next);
             }
             std::mem::swap(&mut segments, &mut next);
             Some(
@@ -326,6 +335,14 @@ pub fn change_probabilities(
             )
         })
         .collect()
+}
+
+/// Makes the weights sum to 1.
+fn normalise(segments: &mut [Segment]) {
+    let total = log_sum_exp(segments.iter().map(|s| s.log_weight));
+    for s in segments.iter_mut() {
+        s.log_weight -= total;
+    }
 }
 
 fn log_sum_exp(values: impl Iterator<Item = f64> + Clone) -> f64 {
@@ -445,5 +462,30 @@ mod tests {
         assert!(changed[..config.exclude_recent + config.min_runs]
             .iter()
             .all(Option::is_none));
+    }
+
+    #[test]
+    fn bocpd_keeps_a_level_that_started_long_ago() {
+        let config = BaselineConfig::default();
+        let obs: Vec<Observation> = (0..300)
+            .map(|i| Observation {
+                score: if i < 60 { 80.0 } else { 55.0 } + [4.0, -4.0, 2.0, -2.0][i % 4],
+                se: 4.0,
+            })
+            .collect();
+        let residuals = standardised_residuals(&obs, &config);
+        for max_hypotheses in [20, 100] {
+            let bocpd = BocpdConfig {
+                max_hypotheses,
+                ..BocpdConfig::default()
+            };
+            let p = change_probabilities(&obs, &residuals, &bocpd);
+            assert!(p[64].unwrap() > 0.9, "just after the change: {:?}", p[64]);
+            let last = p.last().unwrap().unwrap();
+            assert!(
+                last < 0.1,
+                "240 runs after the change, {max_hypotheses} hypotheses: {last}"
+            );
+        }
     }
 }

@@ -22,7 +22,7 @@ use crate::detect::{
     change_probabilities, standardised_residuals, Baseline, BaselineConfig, BocpdConfig,
     CusumConfig, CusumState, Direction, Observation, Residual,
 };
-use crate::sprt::{SprtDecision, SprtResult};
+use crate::sprt::{ContinuousSprt, PassFailSprt, SprtConfig, SprtDecision, SprtError, SprtResult};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -144,19 +144,42 @@ pub struct VerdictConfig {
     pub watch_fraction: f64,
     /// `watch` when P(change in the last `recent_runs` runs) reaches this.
     pub watch_change_probability: f64,
+    /// How confirmation runs are tested.
+    pub retest: RetestConfig,
+}
+
+/// The confirmation run's test: H0 "as the baseline" against H1 "lower by
+/// the drop the series shows" (at least `min_drop` points).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetestConfig {
+    /// Smallest drop (points on 0–100) the test looks for, so that a tiny
+    /// shortfall does not make H0 and H1 indistinguishable.
+    pub min_drop: f64,
+    pub sprt: SprtConfig,
+}
+
+impl Default for RetestConfig {
+    fn default() -> Self {
+        RetestConfig {
+            min_drop: 10.0,
+            sprt: SprtConfig::default(),
+        }
+    }
 }
 
 impl Default for VerdictConfig {
     fn default() -> Self {
         VerdictConfig {
-            main: CusumConfig { k: 0.5, h: 7.0 },
-            dimension: CusumConfig { k: 0.5, h: 7.0 },
+            main: CusumConfig { k: 0.5, h: 6.0 },
+            dimension: CusumConfig { k: 0.5, h: 9.0 },
             baseline: BaselineConfig::default(),
             change_point_enabled: true,
             change_point: BocpdConfig::default(),
             recent_runs: 7,
             watch_fraction: 0.6,
             watch_change_probability: 0.8,
+            retest: RetestConfig::default(),
         }
     }
 }
@@ -166,6 +189,18 @@ impl Default for VerdictConfig {
 pub enum VerdictError {
     #[error("verdict settings: {0}")]
     Config(String),
+    #[error("{model} / {series}: the verdict as of run #{run_id} has no baseline yet, so a confirmation run has nothing to test against")]
+    NoBaseline {
+        model: String,
+        series: String,
+        run_id: i64,
+    },
+    #[error("{model} / {series}: confirmation test: {source}")]
+    Retest {
+        model: String,
+        series: String,
+        source: SprtError,
+    },
     #[error("{model} / {series}: no runs in the history, so there is nothing to judge")]
     EmptyHistory { model: String, series: String },
     #[error("{model} / {series}, run #{run_id}: score {score} with SE {se} is not a finite score with a finite SE ≥ 0; fix the stored score before judging the series")]
@@ -226,6 +261,12 @@ impl VerdictConfig {
                 self.watch_change_probability
             ));
         }
+        if !(self.retest.min_drop > 0.0 && self.retest.min_drop < 100.0) {
+            return bad(format!(
+                "retest.min_drop = {} must be in (0, 100) points",
+                self.retest.min_drop
+            ));
+        }
         let c = &self.change_point;
         if !(c.expected_run_length > 1.0 && c.expected_run_length.is_finite()) {
             return bad(format!(
@@ -239,10 +280,10 @@ impl VerdictConfig {
                 c.new_level_sd
             ));
         }
-        if c.recent_runs == 0 || c.max_run_length <= c.recent_runs {
+        if c.recent_runs == 0 || c.max_hypotheses <= c.recent_runs + 1 {
             return bad(format!(
-                "change_point.recent_runs = {} must be ≥ 1 and below change_point.max_run_length = {}",
-                c.recent_runs, c.max_run_length
+                "change_point.recent_runs = {} must be ≥ 1 and change_point.max_hypotheses = {} above recent_runs + 1",
+                c.recent_runs, c.max_hypotheses
             ));
         }
         Ok(())
@@ -302,6 +343,51 @@ pub struct Verdict {
     pub evidence: Evidence,
     /// One paragraph in plain language, built from `evidence`.
     pub explanation: String,
+}
+
+impl Verdict {
+    /// Baseline level and the drop a confirmation run should test for.
+    fn retest_hypotheses(&self, config: &RetestConfig) -> Result<(f64, f64), VerdictError> {
+        let baseline = self
+            .evidence
+            .baseline
+            .ok_or_else(|| VerdictError::NoBaseline {
+                model: self.model.clone(),
+                series: self.series.clone(),
+                run_id: self.run_id,
+            })?;
+        let shown = -self.evidence.recent_shift.unwrap_or(0.0);
+        Ok((baseline.mean, shown.max(config.min_drop)))
+    }
+
+    fn retest_error(&self, source: SprtError) -> VerdictError {
+        VerdictError::Retest {
+            model: self.model.clone(),
+            series: self.series.clone(),
+            source,
+        }
+    }
+
+    /// The SPRT for a confirmation run of pass/fail items: p0 = baseline / 100
+    /// kept within [0.02, 0.99] (a history of only passes does not make a
+    /// failure impossible), p1 = p0 − drop / 100 but at least 0.01.
+    pub fn pass_fail_retest(&self, config: &RetestConfig) -> Result<PassFailSprt, VerdictError> {
+        let (mean, drop) = self.retest_hypotheses(config)?;
+        let p0 = (mean / 100.0).clamp(0.02, 0.99);
+        let p1 = (p0 - drop / 100.0).max(0.01);
+        PassFailSprt::new(p0, p1, config.sprt).map_err(|e| self.retest_error(e))
+    }
+
+    /// The SPRT for a confirmation run of 0–100 items whose scores spread by
+    /// `item_sd` points around their mean (from the items' history).
+    pub fn continuous_retest(
+        &self,
+        item_sd: f64,
+        config: &RetestConfig,
+    ) -> Result<ContinuousSprt, VerdictError> {
+        let (mean, drop) = self.retest_hypotheses(config)?;
+        ContinuousSprt::new(mean, drop, item_sd, config.sprt).map_err(|e| self.retest_error(e))
+    }
 }
 
 /// The verdict on `history` as of its latest run.
@@ -711,6 +797,39 @@ mod tests {
         let v = verdict(&h, &config, Some(&stale)).unwrap();
         assert_eq!(v.kind, VerdictKind::LikelyDegradation);
         assert!(v.explanation.contains("does not count"));
+    }
+
+    #[test]
+    fn retests_test_the_drop_the_series_shows_against_its_baseline() {
+        let config = VerdictConfig::default();
+        let mut scores = stable(40);
+        scores.extend([50.0; 4]);
+        let v = verdict(&history(&scores, 5.0), &config, None).unwrap();
+        let baseline = v.evidence.baseline.unwrap().mean;
+        let shown = -v.evidence.recent_shift.unwrap();
+        assert!(shown > config.retest.min_drop, "{shown}");
+        let continuous = v.continuous_retest(25.0, &config.retest).unwrap();
+        assert_eq!((continuous.mean, continuous.drop), (baseline, shown));
+        let pass_fail = v.pass_fail_retest(&config.retest).unwrap();
+        assert!((pass_fail.p0 - baseline / 100.0).abs() < 1e-12);
+        assert!((pass_fail.p1 - (baseline - shown) / 100.0).abs() < 1e-12);
+        // A small shortfall is tested as the minimum drop.
+        let quiet = verdict(&history(&stable(40), 5.0), &config, None).unwrap();
+        assert_eq!(
+            quiet.continuous_retest(25.0, &config.retest).unwrap().drop,
+            10.0
+        );
+        // No baseline, no test; a bad item spread is named.
+        let short = verdict(&history(&[80.0], 5.0), &config, None).unwrap();
+        assert!(matches!(
+            short.pass_fail_retest(&config.retest),
+            Err(VerdictError::NoBaseline { run_id: 1, .. })
+        ));
+        let err = v.continuous_retest(0.0, &config.retest).unwrap_err();
+        assert!(
+            err.to_string().contains("m / main: confirmation test"),
+            "{err}"
+        );
     }
 
     #[test]
