@@ -64,7 +64,9 @@ impl AlertsConfig {
             ("timeout_secs", self.timeout_secs),
         ] {
             if !(secs.is_finite() && secs > 0.0) {
-                return Err(format!("alerts.{name} = {secs} must be a number of seconds above 0"));
+                return Err(format!(
+                    "alerts.{name} = {secs} must be a number of seconds above 0"
+                ));
             }
         }
         Ok(())
@@ -114,7 +116,8 @@ pub fn payload(verdict: &VerdictRow, previous: Option<&str>) -> Value {
         "watch" => "warning",
         _ => "good",
     };
-    let field = |title: &str, value: String| json!({ "title": title, "value": value, "short": true });
+    let field =
+        |title: &str, value: String| json!({ "title": title, "value": value, "short": true });
     json!({
         "text": text,
         "attachments": [{

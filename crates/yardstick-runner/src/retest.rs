@@ -3,7 +3,8 @@
 //! dimension (for the main score: code execution and grounding alike), with
 //! more epochs. When it has been answered and graded, Wald's SPRT on its
 //! item scores decides confirm / clear / undecided against the series'
-//! baseline (H0: as before; H1: `drop` points lower), and the verdict that
+//! baseline (H0: as before; H1: lower by the drop the verdict showed, at
+//! least `[verdicts.detectors.retest] min_drop`), and the verdict that
 //! scheduled it is re-judged with that outcome and stored revised.
 //!
 //! For the main score the observations are pairs
@@ -21,13 +22,15 @@ use serde::{Deserialize, Serialize};
 use yardstick_bank::Bank;
 use yardstick_core::scoring::{sample_sd, MAIN_WEIGHT_CODE, MAIN_WEIGHT_GROUNDING};
 use yardstick_core::{Dimension, ModelSpec};
-use yardstick_stats::sprt::{ContinuousSprt, SprtConfig, SprtDecision};
-use yardstick_stats::verdict::{verdict, Evidence, RetestOutcome};
+use yardstick_stats::sprt::SprtDecision;
+use yardstick_stats::verdict::{verdict, RetestOutcome};
 use yardstick_store::{
     AlertRow, RetestRow, RetestStatus, RevisedVerdict, RunStatus, Store, VerdictRow,
 };
 
-/// `[verdicts.retest]` in `yardstick.toml`.
+/// `[verdicts.retest]` in `yardstick.toml`: what a confirmation run asks.
+/// The test itself (smallest drop, error rates) is
+/// `[verdicts.detectors.retest]`, the stats crate's `RetestConfig`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetestSettings {
@@ -35,13 +38,9 @@ pub struct RetestSettings {
     pub items: u32,
     /// Times each item is asked.
     pub epochs: u32,
-    /// The drop in points the test is to detect (H1: baseline − drop).
-    pub drop: f64,
     /// Floor of the per-observation standard deviation, points: a history
     /// of identical scores must not make every small miss decisive.
     pub min_sd: f64,
-    /// Error rates and the observation cap.
-    pub sprt: SprtConfig,
 }
 
 impl Default for RetestSettings {
@@ -49,9 +48,7 @@ impl Default for RetestSettings {
         RetestSettings {
             items: 30,
             epochs: 3,
-            drop: 10.0,
             min_sd: 10.0,
-            sprt: SprtConfig::default(),
         }
     }
 }
@@ -67,14 +64,13 @@ impl RetestSettings {
         if self.epochs == 0 {
             return Err("verdicts.retest.epochs must be at least 1".into());
         }
-        for (name, v) in [("drop", self.drop), ("min_sd", self.min_sd)] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(format!("verdicts.retest.{name} = {v} must be above 0 points"));
-            }
+        if !(self.min_sd.is_finite() && self.min_sd > 0.0) {
+            return Err(format!(
+                "verdicts.retest.min_sd = {} must be above 0 points",
+                self.min_sd
+            ));
         }
-        ContinuousSprt::new(50.0, self.drop, self.min_sd, self.sprt)
-            .map(|_| ())
-            .map_err(|e| format!("verdicts.retest.sprt: {e}"))
+        Ok(())
     }
 }
 
@@ -91,7 +87,8 @@ pub struct RetestReport {
 
 /// The draw of a retest's run.
 pub fn retest_options(retest: &RetestRow, seed: u64) -> Result<RunOptions, RunError> {
-    let series = Series::parse(&retest.series).map_err(|e| RunError::Settings(format!("retest {}: {e}", retest.id)))?;
+    let series = Series::parse(&retest.series)
+        .map_err(|e| RunError::Settings(format!("retest {}: {e}", retest.id)))?;
     let dimensions = series.dimensions();
     let per_dimension = (retest.items as usize).div_ceil(dimensions.len());
     Ok(RunOptions {
@@ -122,7 +119,10 @@ pub async fn start_retest(
         (RetestStatus::Pending, _) => {
             let options = retest_options(retest, seed)?;
             let run_id = create_run(store, bank, std::slice::from_ref(spec), &options).await?;
-            Ok(store.start_retest(retest.id, run_id).await?.then_some(run_id))
+            Ok(store
+                .start_retest(retest.id, run_id)
+                .await?
+                .then_some(run_id))
         }
         _ => Err(RunError::Settings(format!(
             "retest {} is {} and cannot be started",
@@ -207,23 +207,13 @@ pub async fn decide_retest(
     if run.status != RunStatus::Complete {
         return Err(RunError::NotComplete(run_id));
     }
-    let before = store
-        .get_verdict(retest.verdict_id)
-        .await?
-        .ok_or_else(|| RunError::Settings(format!("verdict {} of retest {retest_id} is missing", retest.verdict_id)))?;
-    let series = Series::parse(&retest.series).map_err(RunError::Settings)?;
-    let evidence: Evidence = serde_json::from_str(&before.numbers_json).map_err(|e| {
-        RunError::Store(Box::new(yardstick_store::StoreError::Corrupt {
-            what: format!("verdict {}: its numbers do not read ({e})", before.id),
-        }))
-    })?;
-    let baseline = evidence.baseline.ok_or_else(|| {
+    let before = store.get_verdict(retest.verdict_id).await?.ok_or_else(|| {
         RunError::Settings(format!(
-            "verdict {} of `{}` on {} has no baseline to test the retest against",
-            before.id, before.model, before.series
+            "verdict {} of retest {retest_id} is missing",
+            retest.verdict_id
         ))
     })?;
-
+    let series = Series::parse(&retest.series).map_err(RunError::Settings)?;
     // H0's spread: item scores of the runs the baseline was built from (the
     // history before the suspicion, without its most recent runs).
     let mut history = History::new(store, &before.run_kind, settings.history_runs);
@@ -241,28 +231,30 @@ pub async fn decide_retest(
         .get(&retest.model)
         .map(|s| observations(series, s))
         .unwrap_or_default();
-    let test = ContinuousSprt::new(baseline.mean, settings.retest.drop, sd, settings.retest.sprt)
+    // The verdict as the detectors gave it designs the test: H0 its
+    // baseline, H1 lower by the drop it showed (at least the configured minimum).
+    let series_history = history.series(&retest.model, series, before.run_id).await?;
+    let judged = |outcome: Option<&RetestOutcome>| {
+        verdict(&series_history, &settings.detectors, outcome)
+            .map_err(|e| RunError::Settings(format!("judging verdict {} again: {e}", before.id)))
+    };
+    let test = judged(None)?
+        .continuous_retest(sd, &settings.detectors.retest)
         .map_err(|e| RunError::Settings(format!("retest {retest_id}: {e}")))?;
     let sprt = test.test(&observed);
     let numbers = RetestNumbers {
         sprt,
-        baseline_mean: baseline.mean,
-        drop: settings.retest.drop,
+        baseline_mean: test.mean,
+        drop: test.drop,
         sd,
         observations: observed,
     };
-
-    let series_history = history
-        .series(&retest.model, series, before.run_id)
-        .await?;
     let outcome = RetestOutcome {
         triggered_by_run_id: before.run_id,
         retest_run_id: run_id,
         sprt,
     };
-    let revised = verdict(&series_history, &settings.detectors, Some(&outcome)).map_err(|e| {
-        RunError::Settings(format!("re-judging verdict {} with its retest: {e}", before.id))
-    })?;
+    let revised = judged(Some(&outcome))?;
     let (numbers_json, explanation, _) = verdict_columns(&revised);
     let retest = store
         .finish_retest(

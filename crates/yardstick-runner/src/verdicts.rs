@@ -103,9 +103,9 @@ impl Series {
         if s == "main" {
             return Ok(Series::Main);
         }
-        s.parse().map(Series::Dimension).map_err(|e| {
-            format!("unknown series `{s}`: expected main or a dimension ({e})")
-        })
+        s.parse()
+            .map(Series::Dimension)
+            .map_err(|e| format!("unknown series `{s}`: expected main or a dimension ({e})"))
     }
 
     fn series_type(self) -> SeriesType {
@@ -139,7 +139,10 @@ impl Series {
             }
             Series::Main => {
                 let main = scores.main.as_ref()?;
-                let se = match (sampled(Dimension::CodeExecution), sampled(Dimension::Grounding)) {
+                let se = match (
+                    sampled(Dimension::CodeExecution),
+                    sampled(Dimension::Grounding),
+                ) {
                     (Some(code), Some(grounding)) => weighted_sum(
                         &[(MAIN_WEIGHT_CODE, code), (MAIN_WEIGHT_GROUNDING, grounding)],
                         LEVEL_95,
@@ -161,7 +164,10 @@ impl fmt::Display for Series {
 
 /// Every model's scores in one run, from the stored outcomes. Prices are not
 /// read: verdicts judge scores, not cost.
-pub async fn run_scores(store: &Store, run_id: i64) -> Result<BTreeMap<String, RunScores>, RunError> {
+pub async fn run_scores(
+    store: &Store,
+    run_id: i64,
+) -> Result<BTreeMap<String, RunScores>, RunError> {
     let mut by_model: BTreeMap<String, Vec<_>> = BTreeMap::new();
     for row in store.outcomes(run_id, None).await? {
         by_model
@@ -372,7 +378,9 @@ pub async fn assess_run(
             }
             let retest = retest_outcome(store, &run.kind, &model, series, run_id).await?;
             let v = verdict(&h, &settings.detectors, retest.as_ref()).map_err(|e| {
-                RunError::Settings(format!("judging `{model}` on {series} in run #{run_id}: {e}"))
+                RunError::Settings(format!(
+                    "judging `{model}` on {series} in run #{run_id}: {e}"
+                ))
             })?;
             let previous = store
                 .previous_verdict(&run.kind, &model, series.id(), run_id)

@@ -23,7 +23,9 @@ struct Hook {
 async fn hook(statuses: &[u16]) -> Hook {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let script = Arc::new(Mutex::new(statuses.iter().copied().collect::<VecDeque<_>>()));
+    let script = Arc::new(Mutex::new(
+        statuses.iter().copied().collect::<VecDeque<_>>(),
+    ));
     let received = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&received);
     tokio::spawn(async move {
@@ -145,13 +147,21 @@ async fn a_verdict_change_reaches_every_webhook_with_retries() {
         .unwrap();
     assert_eq!(alerts.len(), 2);
     assert_eq!(
-        (alerts[0].status, alerts[0].tries, alerts[0].last_error.as_deref()),
+        (
+            alerts[0].status,
+            alerts[0].tries,
+            alerts[0].last_error.as_deref()
+        ),
         (AlertStatus::Sent, 1, None)
     );
     assert_eq!(alerts[1].status, AlertStatus::Sent);
     assert_eq!(alerts[1].tries, 2);
     assert!(
-        alerts[1].last_error.as_deref().unwrap().starts_with("HTTP 500"),
+        alerts[1]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .starts_with("HTTP 500"),
         "{:?}",
         alerts[1].last_error
     );
@@ -164,7 +174,10 @@ async fn a_verdict_change_reaches_every_webhook_with_retries() {
     let (path, body) = &got[0];
     assert_eq!(path, "/services/T000/SECRET");
     let text = body["text"].as_str().unwrap();
-    assert!(text.contains("alpha on main is now likely_degradation (was watch)"), "{text}");
+    assert!(
+        text.contains("alpha on main is now likely_degradation (was watch)"),
+        "{text}"
+    );
     let fields = body["attachments"][0]["fields"].as_array().unwrap();
     assert!(fields
         .iter()
@@ -172,7 +185,14 @@ async fn a_verdict_change_reaches_every_webhook_with_retries() {
     assert_eq!(body["yardstick"]["numbers"]["z"], -3.1);
     assert_eq!(body["yardstick"]["previous_verdict"], "watch");
     assert_eq!(flaky.received().len(), 2, "one 500, then the delivery");
-    assert_eq!(store.list_alerts(Some(AlertStatus::Sent), 10).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .list_alerts(Some(AlertStatus::Sent), 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -198,16 +218,26 @@ async fn permanent_failures_are_recorded_as_failed() {
     assert!(alerts.iter().all(|a| a.status == AlertStatus::Failed));
     assert_eq!(alerts[0].tries, 3, "5xx is retried up to max_tries");
     assert_eq!(down.received().len(), 3);
-    assert_eq!(alerts[0].last_error.as_deref(), Some("HTTP 500: status 500"));
+    assert_eq!(
+        alerts[0].last_error.as_deref(),
+        Some("HTTP 500: status 500")
+    );
     assert_eq!(alerts[1].tries, 1, "404 is final");
     assert_eq!(gone.received().len(), 1);
     assert_eq!(alerts[2].tries, 3, "no connection is retried");
     assert!(
-        alerts[2].last_error.as_deref().unwrap().starts_with("could not connect"),
+        alerts[2]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .starts_with("could not connect"),
         "{:?}",
         alerts[2].last_error
     );
-    let failed = store.list_alerts(Some(AlertStatus::Failed), 10).await.unwrap();
+    let failed = store
+        .list_alerts(Some(AlertStatus::Failed), 10)
+        .await
+        .unwrap();
     assert_eq!(failed.len(), 3);
 }
 
@@ -226,6 +256,9 @@ fn settings_and_redaction_are_checked() {
         ..AlertsConfig::default()
     })
     .contains("alerts.timeout_secs"));
-    assert_eq!(redact_webhook("https://h.test:8443/a/b?token=x"), "https://h.test:8443");
+    assert_eq!(
+        redact_webhook("https://h.test:8443/a/b?token=x"),
+        "https://h.test:8443"
+    );
     assert_eq!(redact_webhook("https://h.test/a/b"), "https://h.test");
 }

@@ -314,7 +314,10 @@ async fn alerts_record_how_delivery_ended(db: TestDb) {
         Some("HTTP 404: no route")
     );
     assert_eq!(only_failed[0].payload_json, r#"{"text":"alpha"}"#);
-    assert_eq!(s.get_alert(sent).await.unwrap().unwrap().status, AlertStatus::Sent);
+    assert_eq!(
+        s.get_alert(sent).await.unwrap().unwrap().status,
+        AlertStatus::Sent
+    );
     assert!(s.get_alert(999).await.unwrap().is_none());
     let err = s
         .finish_alert(999, AlertStatus::Sent, 1, None)
