@@ -8,6 +8,7 @@
 //! also how an interrupted run resumes.
 
 pub mod alerts;
+pub mod calibrate;
 mod execute;
 pub mod leaderboard;
 mod plan;

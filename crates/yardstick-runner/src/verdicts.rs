@@ -21,6 +21,7 @@ use std::fmt;
 use yardstick_core::scoring::{score_run, RunScores, MAIN_WEIGHT_CODE, MAIN_WEIGHT_GROUNDING};
 use yardstick_core::Dimension;
 use yardstick_stats::interval::{t_interval, weighted_sum, LEVEL_95};
+use yardstick_stats::irt::CalibrationConfig;
 use yardstick_stats::sprt::SprtResult;
 use yardstick_stats::verdict::{
     verdict, RetestOutcome, SeriesHistory, SeriesPoint, SeriesType, Verdict, VerdictConfig,
@@ -47,6 +48,10 @@ pub struct VerdictSettings {
     pub detectors: VerdictConfig,
     /// Confirmation runs (`[verdicts.retest]`).
     pub retest: RetestSettings,
+    /// Item calibration priors and stopping rule (`[verdicts.calibration]`).
+    pub calibration: CalibrationConfig,
+    /// Newest runs of a kind `yardstick calibrate` fits on.
+    pub calibration_runs: usize,
 }
 
 impl Default for VerdictSettings {
@@ -56,6 +61,8 @@ impl Default for VerdictSettings {
             history_runs: 90,
             detectors: VerdictConfig::default(),
             retest: RetestSettings::default(),
+            calibration: CalibrationConfig::default(),
+            calibration_runs: 365,
         }
     }
 }
@@ -73,6 +80,9 @@ impl VerdictSettings {
                  verdicts.detectors.baseline.min_runs = {} needs",
                 self.history_runs, self.detectors.baseline.min_runs
             ));
+        }
+        if self.calibration_runs == 0 {
+            return Err("verdicts.calibration_runs must be at least 1".into());
         }
         self.retest.validate()
     }
