@@ -6,9 +6,11 @@
 use yardstick_bank::{Bank, BankItem, SourceLoc};
 use yardstick_core::{Dimension, GraderSpec, Item, ModelSpec, ProviderKind};
 use yardstick_runner::alerts::{Alerter, AlertsConfig};
+use yardstick_runner::calibrate::{adjusted_scores, calibrate_history};
 use yardstick_runner::retest::{decide_retest, start_retest};
 use yardstick_runner::verdicts::{assess_run, Assessed, VerdictSettings};
 use yardstick_runner::{create_run, RunOptions};
+use yardstick_stats::irt::CalibrationConfig;
 use yardstick_store::{NewAttempt, NewGrade, RetestStatus, RunStatus, Store};
 
 const ITEMS_PER_DIMENSION: usize = 10;
@@ -348,4 +350,159 @@ async fn a_retest_that_finds_the_model_as_before_clears_the_suspicion() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("is done"), "{err}");
+}
+
+#[tokio::test]
+async fn calibration_is_versioned_and_adjusts_each_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir).await;
+    let alerter = Alerter::new(&AlertsConfig::default()).unwrap();
+    for d in 0..12 {
+        day(&store, d, 5 + (d as usize % 3), &alerter).await;
+    }
+    let config = CalibrationConfig::default();
+    let err = calibrate_history(&store, "weekly", 365, &config)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("no complete `weekly` runs"),
+        "{err}"
+    );
+
+    let first = calibrate_history(&store, "daily", 365, &config)
+        .await
+        .unwrap();
+    assert_eq!((first.version, first.runs, first.models), (1, 12, 2));
+    assert_eq!(first.responses, 12 * 2 * 20);
+    assert_eq!(
+        first.irt_items, 20,
+        "every item is pass/fail and informative"
+    );
+    assert_eq!(first.additive_items, 0);
+    assert_eq!(first.irt_converged, Some(true));
+
+    // A run with partial credit makes its items 0–100 items for the next version.
+    let options = RunOptions {
+        kind: "daily".into(),
+        per_dimension: None,
+        dimensions: None,
+        epochs: 1,
+        seed: 99,
+        label: "partial".into(),
+    };
+    let run = create_run(&store, &bank(), &[spec("alpha"), spec("beta")], &options)
+        .await
+        .unwrap();
+    answer(&store, run, "alpha", 1, &|n| n < 9).await;
+    answer(&store, run, "beta", 1, &|n| n < 5).await;
+    store.finish_run(run, RunStatus::Complete, 0).await.unwrap();
+    let before = adjusted_scores(&store, run).await.unwrap();
+    assert!(before.iter().all(|a| a.calibration == 1 && a.fit == "irt"));
+    let alpha = before.iter().find(|a| a.model == "alpha").unwrap();
+    let beta = before.iter().find(|a| a.model == "beta").unwrap();
+    assert!(alpha.score > beta.score, "{alpha:?} {beta:?}");
+    assert!(alpha.se > 0.0 && alpha.low < alpha.score && alpha.score < alpha.high);
+    assert_eq!((alpha.items_used, alpha.items_skipped), (20, 0));
+
+    let second = calibrate_history(&store, "daily", 5, &config)
+        .await
+        .unwrap();
+    assert_eq!((second.version, second.runs, second.last_run), (2, 5, run));
+    let adjusted = adjusted_scores(&store, run).await.unwrap();
+    assert!(adjusted.iter().all(|a| a.calibration == 2));
+    // A later run without a calibration of its kind has none.
+    let retest_kind = store
+        .create_run(&yardstick_store::NewRun {
+            kind: "weekly".into(),
+            seed: 1,
+            label: "w".into(),
+            epochs: 1,
+            models: vec!["alpha".into()],
+            config_json: "{}".into(),
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    assert!(adjusted_scores(&store, retest_kind)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn partial_credit_items_get_additive_effects() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir).await;
+    let options = |seed| RunOptions {
+        kind: "daily".into(),
+        per_dimension: None,
+        dimensions: None,
+        epochs: 1,
+        seed,
+        label: "partial".into(),
+    };
+    let mut last = 0;
+    for d in 0..6u64 {
+        last = create_run(&store, &bank(), &[spec("alpha"), spec("beta")], &options(d))
+            .await
+            .unwrap();
+        for (model, base) in [("alpha", 70.0), ("beta", 40.0)] {
+            let mut attempts = Vec::new();
+            let mut scores = Vec::new();
+            for (n, ri) in store.run_items(last).await.unwrap().iter().enumerate() {
+                attempts.push(NewAttempt {
+                    run_id: last,
+                    model: model.into(),
+                    item_id: ri.item_id.clone(),
+                    item_version: ri.version.clone(),
+                    epoch: 0,
+                    request_json: "{}".into(),
+                    response_text: Some("x".into()),
+                    finish_reason: None,
+                    response_model: None,
+                    input_tokens: 1,
+                    output_tokens: 1,
+                    latency_ms: 1,
+                    tries: 1,
+                    error_class: None,
+                    error_message: None,
+                    http_status: None,
+                    started_at: 0,
+                    finished_at: 0,
+                });
+                // Item effects of ±15 around the model's level, with a daily wobble.
+                scores.push(base + (n % 3) as f64 * 15.0 - 15.0 + d as f64);
+            }
+            let ids = store.insert_attempts(&attempts).await.unwrap();
+            let grades: Vec<NewGrade> = ids
+                .iter()
+                .zip(scores)
+                .map(|(id, score)| NewGrade {
+                    attempt_id: id.id,
+                    grader_id: "rubric".into(),
+                    grader_version: "1".into(),
+                    score,
+                    checks_json: "[]".into(),
+                    extracted: None,
+                    created_at: 0,
+                })
+                .collect();
+            store.insert_grades(&grades).await.unwrap();
+        }
+        store
+            .finish_run(last, RunStatus::Complete, 0)
+            .await
+            .unwrap();
+    }
+    let summary = calibrate_history(&store, "daily", 365, &CalibrationConfig::default())
+        .await
+        .unwrap();
+    assert_eq!((summary.irt_items, summary.additive_items), (0, 20));
+    let adjusted = adjusted_scores(&store, last).await.unwrap();
+    assert_eq!(adjusted.len(), 2);
+    let alpha = adjusted.iter().find(|a| a.model == "alpha").unwrap();
+    let beta = adjusted.iter().find(|a| a.model == "beta").unwrap();
+    assert_eq!(alpha.fit, "additive");
+    assert!(alpha.score - beta.score > 20.0, "{alpha:?} {beta:?}");
+    assert!(alpha.se > 0.0 && alpha.se < 10.0, "{alpha:?}");
 }
