@@ -287,5 +287,20 @@ mod tests {
             .to_string()
             .contains("unknown model `nope`"));
         assert!(c.kind("hourly").is_err());
+        let verdicts = "[verdicts]\nhistory_runs = 3\n";
+        let msg = Config::parse(verdicts, Path::new("y.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.starts_with("y.toml: verdicts.history_runs = 3"), "{msg}");
+        let hook = "[alerts]\nwebhooks = ['ftp://x/y']\n";
+        let msg = Config::parse(hook, Path::new("y.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("alerts.webhooks[0] uses `ftp`"), "{msg}");
+        let typo = "[verdicts.retest]\nitem = 3\n";
+        assert!(Config::parse(typo, Path::new("y.toml"))
+            .unwrap_err()
+            .to_string()
+            .contains("item"));
     }
 }
