@@ -291,7 +291,10 @@ mod tests {
         let msg = Config::parse(verdicts, Path::new("y.toml"))
             .unwrap_err()
             .to_string();
-        assert!(msg.starts_with("y.toml: verdicts.history_runs = 3"), "{msg}");
+        assert!(
+            msg.starts_with("y.toml: verdicts.history_runs = 3"),
+            "{msg}"
+        );
         let hook = "[alerts]\nwebhooks = ['ftp://x/y']\n";
         let msg = Config::parse(hook, Path::new("y.toml"))
             .unwrap_err()

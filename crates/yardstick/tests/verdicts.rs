@@ -280,3 +280,61 @@ on_both_backends!(
     sustained_drop_is_flagged_retested_and_confirmed,
     single_bad_day_stays_noise_or_watch,
 );
+
+#[test]
+fn commands_name_bad_input_and_simulate_reports_its_rates() {
+    let sandbox = Sandbox::new();
+    sandbox.write("bank/items.toml", &bank());
+    sandbox.write("yardstick.toml", "bank = \"bank\"\n");
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::sqlite(dir.path());
+    let cli = sandbox.cli("yardstick.toml", db.url());
+    // Reading commands do not create a database.
+    let err = cli.run(&["verdicts"]).failed();
+    assert!(err.contains("no database at"), "{err}");
+    assert!(!dir.path().join("yardstick.db").exists());
+    let err = cli.run(&["alerts", "--status", "lost"]).failed();
+    assert!(
+        err.contains("--status lost: expected sent, failed or pending"),
+        "{err}"
+    );
+
+    sandbox.write("bad.toml", "[verdicts.retest]\nepochs = 0\n");
+    let err = sandbox
+        .cli("bad.toml", db.url())
+        .run(&["verdicts"])
+        .failed();
+    assert!(
+        err.contains("bad.toml: verdicts.retest.epochs must be at least 1"),
+        "{err}"
+    );
+
+    let err = cli
+        .run(&["simulate", "--models", "2", "--drop-models", "3"])
+        .failed();
+    assert!(
+        err.contains("--drop-models 3 must be at most --models 2"),
+        "{err}"
+    );
+    let out = cli.json(&[
+        "simulate",
+        "--models",
+        "6",
+        "--days",
+        "90",
+        "--drop-day",
+        "60",
+        "--drop-models",
+        "3",
+    ]);
+    let report = &out["report"];
+    assert_eq!(report["series"], 6);
+    assert_eq!(report["drops"], 3);
+    let power = report["power"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&power), "{out:#}");
+    let text = cli
+        .ok(&["simulate", "--models", "4", "--days", "60", "--drop", "0"])
+        .stdout;
+    assert!(text.contains("false alarms:"), "{text}");
+    assert!(!text.contains("drops of"), "{text}");
+}
