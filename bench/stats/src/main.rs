@@ -102,9 +102,9 @@ fn dimension_series(models: usize, days: usize, seed: u64) -> Scenario {
 fn timing() {
     let (models, days) = (30, 365);
     let started = Instant::now();
-    let mut series = histories(&main_series(models, days, 1));
+    let mut series = histories(&main_series(models, days, 1)).expect("valid scenario");
     for d in 0..5 {
-        series.extend(histories(&dimension_series(models, days, 10 + d)));
+        series.extend(histories(&dimension_series(models, days, 10 + d)).expect("valid scenario"));
     }
     let generated = started.elapsed();
     let config = VerdictConfig::default();

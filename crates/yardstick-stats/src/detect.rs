@@ -139,6 +139,8 @@ pub enum Direction {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CusumConfig {
+    /// Half the shift (in SDs) the chart is tuned to; 0.5 unless set.
+    #[serde(default = "CusumConfig::default_k")]
     pub k: f64,
     pub h: f64,
 }
@@ -155,6 +157,10 @@ pub struct CusumState {
 }
 
 impl CusumConfig {
+    fn default_k() -> f64 {
+        0.5
+    }
+
     /// One CUSUM update from the previous state with residual z.
     pub fn step(&self, previous: &CusumState, z: f64) -> CusumState {
         let (upper, lower) = if previous.alarm.is_some() {
@@ -218,7 +224,7 @@ impl Default for BocpdConfig {
             expected_run_length: 120.0,
             recent_runs: 7,
             new_level_sd: 15.0,
-            max_hypotheses: 100,
+            max_hypotheses: 50,
         }
     }
 }
@@ -245,8 +251,8 @@ fn log_normal_density(x: f64, mean: f64, var: f64) -> f64 {
 /// that has a residual (None for runs before the first baseline).
 ///
 /// The first run with a baseline starts the initial level with the
-/// baseline's mean and the variance of that mean as its prior; a new level
-/// after a change has the baseline mean and `new_level_sd²` as its prior.
+/// baseline's mean and the variance of that mean as its prior; a level that
+/// starts at run t has prior N(baseline mean of run t, `new_level_sd²`).
 /// Each run's noise variance is s_t² (floored as in [`Baseline::run_variance`]) + τ².
 pub fn change_probabilities(
     observations: &[Observation],
@@ -258,7 +264,6 @@ pub fn change_probabilities(
     let new_level_var = config.new_level_sd * config.new_level_sd;
     let mut segments: Vec<Segment> = Vec::new();
     let mut next: Vec<Segment> = Vec::new();
-    let mut prior_mean = 0.0;
     observations
         .iter()
         .zip(residuals)
@@ -267,7 +272,6 @@ pub fn change_probabilities(
             let baseline = residual.baseline;
             let noise = baseline.run_variance(o.se);
             if segments.is_empty() {
-                prior_mean = baseline.mean;
                 segments.push(Segment {
                     log_weight: 0.0,
                     mean: baseline.mean,
@@ -281,7 +285,7 @@ pub fn change_probabilities(
             // level. The weights sum to 1, so its weight is the hazard.
             let new_level = Segment {
                 log_weight: log_hazard,
-                mean: prior_mean,
+                mean: baseline.mean,
                 var: new_level_var,
                 length: 0,
                 initial: false,

@@ -837,6 +837,21 @@ mod tests {
     }
 
     #[test]
+    fn parameter_sets_round_trip_through_json() {
+        let set = example_set();
+        let json = serde_json::to_string(&set).unwrap();
+        assert!(json.contains("\"model\":\"rasch\""), "{json}");
+        let back: ParameterSet = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, set);
+        let prior = AbilityPrior { mean: 0.0, sd: 1.0 };
+        let answers = [(set.items[3].item.as_str(), true)];
+        assert_eq!(
+            back.daily_ability(&answers, prior, 0.95),
+            set.daily_ability(&answers, prior, 0.95)
+        );
+    }
+
+    #[test]
     fn daily_ability_satisfies_the_map_equation() {
         let set = example_set();
         let prior = AbilityPrior { mean: 0.2, sd: 1.5 };

@@ -12,8 +12,8 @@
 use crate::detect::{CusumConfig, CusumState};
 use crate::interval::{t_interval, LEVEL_95};
 use crate::verdict::{
-    verdicts_over_time, SeriesHistory, SeriesPoint, SeriesType, VerdictConfig, VerdictError,
-    VerdictKind,
+    verdicts_over_time, SeriesHistory, SeriesPoint, SeriesType, Verdict, VerdictConfig,
+    VerdictError, VerdictKind,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -97,8 +97,71 @@ impl SimulationReport {
     }
 }
 
+/// Why a simulation could not run.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SimulationError {
+    #[error("simulation scenario: {0}")]
+    Scenario(String),
+    #[error(transparent)]
+    Verdict(#[from] VerdictError),
+}
+
+impl Scenario {
+    /// Checks every field; the message names the field and what it must be.
+    pub fn validate(&self) -> Result<(), SimulationError> {
+        let bad = |what: String| Err(SimulationError::Scenario(what));
+        for (name, value) in [
+            ("models", self.models),
+            ("days", self.days),
+            ("items_per_day", self.items_per_day),
+            ("detection_horizon", self.detection_horizon),
+        ] {
+            if value == 0 {
+                return bad(format!("{name} must be at least 1"));
+            }
+        }
+        let on_scale = |x: f64| (0.0..=100.0).contains(&x);
+        if !(on_scale(self.level_low) && on_scale(self.level_high))
+            || self.level_low > self.level_high
+        {
+            return bad(format!(
+                "levels {}–{} must lie within 0–100, low ≤ high",
+                self.level_low, self.level_high
+            ));
+        }
+        for (name, value) in [
+            ("difficulty_spread", self.difficulty_spread),
+            ("answer_noise", self.answer_noise),
+            ("day_noise", self.day_noise),
+        ] {
+            if !(value >= 0.0 && value.is_finite()) {
+                return bad(format!("{name} = {value} must be a finite SD ≥ 0"));
+            }
+        }
+        if let Some(d) = self.drop {
+            if !(d.size > 0.0 && d.size <= 100.0) {
+                return bad(format!("drop size {} must be in (0, 100] points", d.size));
+            }
+            if d.models == 0 || d.models > self.models {
+                return bad(format!(
+                    "drop affects {} models; it must affect 1 to {} (the scenario's models)",
+                    d.models, self.models
+                ));
+            }
+            if d.start_day >= self.days {
+                return bad(format!(
+                    "drop starts on day {} but the scenario has {} days (0-based start)",
+                    d.start_day, self.days
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The day scores (mean, SE) of every model for a scenario, model by model.
-pub fn histories(scenario: &Scenario) -> Vec<SeriesHistory> {
+pub fn histories(scenario: &Scenario) -> Result<Vec<SeriesHistory>, SimulationError> {
+    scenario.validate()?;
     let mut rng = StdRng::seed_from_u64(scenario.seed);
     let levels: Vec<f64> = (0..scenario.models)
         .map(|m| {
@@ -150,7 +213,7 @@ pub fn histories(scenario: &Scenario) -> Vec<SeriesHistory> {
             });
         }
     }
-    points
+    Ok(points
         .into_iter()
         .enumerate()
         .map(|(m, points)| SeriesHistory {
@@ -159,7 +222,7 @@ pub fn histories(scenario: &Scenario) -> Vec<SeriesHistory> {
             series_type: scenario.series_type,
             points,
         })
-        .collect()
+        .collect())
 }
 
 fn is_alarm(kind: VerdictKind) -> bool {
@@ -173,7 +236,7 @@ fn is_alarm(kind: VerdictKind) -> bool {
 pub fn simulate(
     scenario: &Scenario,
     config: &VerdictConfig,
-) -> Result<SimulationReport, VerdictError> {
+) -> Result<SimulationReport, SimulationError> {
     let burn_in = config.baseline.min_runs + config.baseline.exclude_recent;
     let mut null_runs = 0;
     let mut false_alarms = 0;
@@ -181,7 +244,7 @@ pub fn simulate(
     let mut drops = 0;
     let mut detected = 0;
     let mut delay_sum = 0usize;
-    let histories = histories(scenario);
+    let histories = histories(scenario)?;
     for (m, history) in histories.iter().enumerate() {
         let verdicts = verdicts_over_time(history, config)?;
         let drop_start = scenario.drop.filter(|d| m < d.models).map(|d| d.start_day);
@@ -199,9 +262,16 @@ pub fn simulate(
         if let Some(start) = drop_start.filter(|&s| s < verdicts.len()) {
             drops += 1;
             let end = (start + scenario.detection_horizon).min(verdicts.len());
-            if let Some(day) =
-                (start..end).find(|&d| verdicts[d].kind == VerdictKind::LikelyDegradation)
-            {
+            // Only an alarm raised on or after the first lower day counts (a
+            // false alarm from just before the drop may still be showing).
+            let first_lower_run = history.points[start].run_id;
+            let flagged = |v: &Verdict| {
+                v.kind == VerdictKind::LikelyDegradation
+                    && v.evidence
+                        .alarm
+                        .is_some_and(|a| a.run_id >= first_lower_run)
+            };
+            if let Some(day) = (start..end).find(|&d| flagged(&verdicts[d])) {
                 detected += 1;
                 delay_sum += day - start + 1;
             }
@@ -349,7 +419,7 @@ mod tests {
         let trials = 200;
         let mut false_confirmations = 0;
         for seed in 0..trials {
-            let mut history = histories(&code_scenario(seed)).remove(0);
+            let mut history = histories(&code_scenario(seed)).unwrap().remove(0);
             let last = history.points.last_mut().unwrap();
             last.score = 50.0;
             last.se = 50.0; // one of two items failed: sd 70.7 / sqrt 2
@@ -418,9 +488,15 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         let trials = 200;
         for seed in 0..trials {
-            let history = histories(&main_scenario(seed, Some(drop), 60)).remove(0);
+            let history = histories(&main_scenario(seed, Some(drop), 60))
+                .unwrap()
+                .remove(0);
             let v = verdict(&history, &config, None).unwrap();
-            if v.kind != VerdictKind::LikelyDegradation {
+            // Flagged by an alarm raised on one of the five lower days.
+            let first_lower_run = history.points[drop.start_day].run_id;
+            if v.kind != VerdictKind::LikelyDegradation
+                || v.evidence.alarm.unwrap().run_id < first_lower_run
+            {
                 continue;
             }
             flagged += 1;
@@ -455,6 +531,36 @@ mod tests {
             confirmed_share >= 0.9,
             "confirmed {confirmed_count} of {flagged}"
         );
+    }
+
+    #[test]
+    fn bad_scenarios_are_named() {
+        let config = VerdictConfig::default();
+        let no_items = Scenario {
+            items_per_day: 0,
+            ..main_scenario(1, None, 30)
+        };
+        let err = simulate(&no_items, &config).unwrap_err().to_string();
+        assert!(err.contains("items_per_day must be at least 1"), "{err}");
+        let late_drop = main_scenario(
+            1,
+            Some(InjectedDrop {
+                start_day: 30,
+                size: 20.0,
+                models: 1,
+            }),
+            30,
+        );
+        let err = histories(&late_drop).unwrap_err().to_string();
+        assert!(err.contains("drop starts on day 30"), "{err}");
+        let bad_config = VerdictConfig {
+            recent_runs: 0,
+            ..config
+        };
+        assert!(matches!(
+            simulate(&main_scenario(1, None, 30), &bad_config),
+            Err(SimulationError::Verdict(VerdictError::Config(_)))
+        ));
     }
 
     #[test]

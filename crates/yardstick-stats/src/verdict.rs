@@ -909,9 +909,8 @@ mod tests {
 
     #[test]
     fn config_reads_from_toml_style_json_with_defaults() {
-        let config: VerdictConfig =
-            serde_json::from_str(r#"{"main": {"k": 0.5, "h": 6.0}}"#).unwrap();
-        assert_eq!(config.main.h, 6.0);
+        let config: VerdictConfig = serde_json::from_str(r#"{"main": {"h": 5.0}}"#).unwrap();
+        assert_eq!(config.main, CusumConfig { k: 0.5, h: 5.0 });
         assert_eq!(config.dimension, VerdictConfig::default().dimension);
         assert!(serde_json::from_str::<VerdictConfig>(r#"{"mian": {}}"#).is_err());
     }
