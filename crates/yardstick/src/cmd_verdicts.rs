@@ -4,7 +4,7 @@
 use crate::commands::{graders_for_run, print_json, stop_on_ctrl_c, Ctx};
 use crate::render::table;
 use crate::{bank_source, connect, SandboxArgs};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use std::process::ExitCode;
@@ -380,18 +380,6 @@ pub struct SimulateArgs {
 }
 
 pub fn simulate(ctx: &Ctx, args: SimulateArgs) -> Result<ExitCode> {
-    if args.models == 0 || args.days == 0 || args.items_per_day < 2 {
-        bail!("--models and --days must be at least 1 and --items-per-day at least 2 (a day's SE needs two items)");
-    }
-    if args.drop > 0.0 && (args.drop_models > args.models || args.drop_day >= args.days) {
-        bail!(
-            "--drop-models {} must be at most --models {} and --drop-day {} before --days {}",
-            args.drop_models,
-            args.models,
-            args.drop_day,
-            args.days
-        );
-    }
     let scenario = Scenario {
         models: args.models,
         days: args.days,

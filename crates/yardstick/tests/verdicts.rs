@@ -313,7 +313,7 @@ fn commands_name_bad_input_and_simulate_reports_its_rates() {
         .run(&["simulate", "--models", "2", "--drop-models", "3"])
         .failed();
     assert!(
-        err.contains("--drop-models 3 must be at most --models 2"),
+        err.contains("simulation scenario: drop affects 3 models; it must affect 1 to 2"),
         "{err}"
     );
     let out = cli.json(&[
