@@ -6,8 +6,8 @@ use crate::config::{Config, CONFIG_FILE, EXAMPLE};
 use crate::progress::Progress;
 use crate::render::{self, opt, table};
 use crate::{
-    bank_source, code, connect, BankCommand, Cli, Command, ExportFormat, ImportCommand,
-    ModelsCommand, RunArgs, SandboxArgs, ShowCommand,
+    bank_source, cmd_verdicts, code, connect, BankCommand, Cli, Command, ExportFormat,
+    ImportCommand, ModelsCommand, RunArgs, SandboxArgs, ShowCommand,
 };
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -19,20 +19,20 @@ use std::sync::Arc;
 use yardstick_runner::{create_run, execute, leaderboard, regrade, RunOptions, RunSummary};
 use yardstick_store::Store;
 
-struct Ctx {
-    config: Config,
+pub(crate) struct Ctx {
+    pub(crate) config: Config,
     db: Option<String>,
 }
 
 impl Ctx {
     /// The store for a command that creates runs (a missing SQLite file is created).
-    async fn store(&self) -> Result<Store> {
+    pub(crate) async fn store(&self) -> Result<Store> {
         let url = self.config.database_url(self.db.as_deref());
         Ok(Store::open(&url).await?)
     }
 
     /// The store for a command that reads or continues existing runs.
-    async fn existing_store(&self) -> Result<Store> {
+    pub(crate) async fn existing_store(&self) -> Result<Store> {
         let url = self.config.database_url(self.db.as_deref());
         Ok(Store::open_existing(&url).await?)
     }
@@ -66,10 +66,21 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Export { run, format, out } => export(&ctx, run, format, out).await,
         Command::Models(ModelsCommand::List { json }) => models_list(&ctx, json),
         Command::Models(ModelsCommand::Pull { name }) => models_pull(&name),
+        Command::Verdicts { run, limit, json } => {
+            cmd_verdicts::verdicts(&ctx, run, limit, json).await
+        }
+        Command::Retest { json, sandbox } => cmd_verdicts::retest(&ctx, json, sandbox).await,
+        Command::Alerts {
+            status,
+            limit,
+            json,
+        } => cmd_verdicts::alerts(&ctx, status, limit, json).await,
+        Command::Calibrate { kind, json } => cmd_verdicts::calibrate(&ctx, &kind, json).await,
+        Command::Simulate(args) => cmd_verdicts::simulate(&ctx, args),
     }
 }
 
-fn print_json(value: &impl Serialize) -> Result<()> {
+pub(crate) fn print_json(value: &impl Serialize) -> Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
@@ -135,7 +146,7 @@ fn bank_validate(ctx: &Ctx, dir: Option<PathBuf>, json: bool) -> Result<ExitCode
 
 /// Stops dispatching new requests on Ctrl-C (in-flight ones are stored); a
 /// second Ctrl-C exits at once. Either way the run can be resumed.
-fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+pub(crate) fn stop_on_ctrl_c() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     tokio::spawn(async move {
@@ -183,6 +194,7 @@ async fn execute_and_report(
             String::new()
         }
     );
+    cmd_verdicts::after_run(ctx, store, run_id).await?;
     board(ctx, Some(run_id), json).await
 }
 
@@ -235,7 +247,11 @@ async fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
 }
 
 /// The graders for a stored run: with the sandbox only if its draw holds code items.
-async fn graders_for_run(store: &Store, run_id: i64, sandbox: SandboxArgs) -> Result<GraderSet> {
+pub(crate) async fn graders_for_run(
+    store: &Store,
+    run_id: i64,
+    sandbox: SandboxArgs,
+) -> Result<GraderSet> {
     let mut items = Vec::new();
     for ri in store.run_items(run_id).await? {
         if let Some(item) = store.get_item(&ri.item_id, &ri.version).await? {

@@ -50,6 +50,12 @@ pub struct Config {
     pub kinds: BTreeMap<String, KindSpec>,
     #[serde(default)]
     pub models: Vec<ModelSpec>,
+    /// `[verdicts]`: detectors, history, confirmation runs.
+    #[serde(default)]
+    pub verdicts: yardstick_runner::verdicts::VerdictSettings,
+    /// `[alerts]`: webhooks told about verdict changes.
+    #[serde(default)]
+    pub alerts: yardstick_runner::alerts::AlertsConfig,
     /// Where the file was read from (None = built-in defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -93,6 +99,8 @@ impl Config {
             stability_window: default_window(),
             kinds: BTreeMap::new(),
             models: vec![default_local_model()],
+            verdicts: Default::default(),
+            alerts: Default::default(),
             source: None,
         }
     }
@@ -138,6 +146,10 @@ impl Config {
                 _ => {}
             }
         }
+        self.verdicts
+            .validate()
+            .and_then(|()| self.alerts.validate())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", self.where_()))?;
         if self.stability_window < 3 {
             bail!(
                 "{}: stability_window must be at least 3 (stability needs three runs)",
@@ -275,5 +287,23 @@ mod tests {
             .to_string()
             .contains("unknown model `nope`"));
         assert!(c.kind("hourly").is_err());
+        let verdicts = "[verdicts]\nhistory_runs = 3\n";
+        let msg = Config::parse(verdicts, Path::new("y.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("y.toml: verdicts.history_runs = 3"),
+            "{msg}"
+        );
+        let hook = "[alerts]\nwebhooks = ['ftp://x/y']\n";
+        let msg = Config::parse(hook, Path::new("y.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("alerts.webhooks[0] uses `ftp`"), "{msg}");
+        let typo = "[verdicts.retest]\nitem = 3\n";
+        assert!(Config::parse(typo, Path::new("y.toml"))
+            .unwrap_err()
+            .to_string()
+            .contains("item"));
     }
 }

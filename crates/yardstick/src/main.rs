@@ -3,6 +3,7 @@
 //! together; the work happens in the crates.
 
 mod bank_source;
+mod cmd_verdicts;
 mod code;
 mod commands;
 mod config;
@@ -99,6 +100,44 @@ enum Command {
     /// Configured and cached models.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Verdicts per model and series (main, dimensions) with their numbers and explanation.
+    Verdicts {
+        /// Only this run's verdicts (default: the latest runs').
+        run: Option<i64>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the pending confirmation runs and record what the SPRT decided.
+    Retest {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        sandbox: SandboxArgs,
+    },
+    /// Webhook alerts sent and failed.
+    Alerts {
+        /// Only alerts with this status: sent, failed or pending.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fit item parameters (Rasch/2PL for pass/fail items, additive item effects
+    /// for 0–100 items) from a run kind's history and store them as a new version.
+    Calibrate {
+        /// The run kind whose history is fitted.
+        #[arg(long, default_value = "daily")]
+        kind: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Simulate daily histories and report false-alarm rate, detection delay
+    /// and power of the configured detectors.
+    Simulate(cmd_verdicts::SimulateArgs),
 }
 
 #[derive(Subcommand)]
