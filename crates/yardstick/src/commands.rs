@@ -19,14 +19,14 @@ use std::sync::Arc;
 use yardstick_runner::{create_run, execute, leaderboard, regrade, RunOptions, RunSummary};
 use yardstick_store::Store;
 
-struct Ctx {
-    config: Config,
-    db: Option<String>,
+pub(crate) struct Ctx {
+    pub(crate) config: Config,
+    pub(crate) db: Option<String>,
 }
 
 impl Ctx {
     /// The store for a command that creates runs (a missing SQLite file is created).
-    async fn store(&self) -> Result<Store> {
+    pub(crate) async fn store(&self) -> Result<Store> {
         let url = self.config.database_url(self.db.as_deref());
         Ok(Store::open(&url).await?)
     }
@@ -66,6 +66,12 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Export { run, format, out } => export(&ctx, run, format, out).await,
         Command::Models(ModelsCommand::List { json }) => models_list(&ctx, json),
         Command::Models(ModelsCommand::Pull { name }) => models_pull(&name),
+        Command::Serve {
+            addr,
+            schedule,
+            sandbox,
+        } => crate::cmd_serve::serve(ctx, addr, schedule, sandbox).await,
+        Command::Daemon { sandbox } => crate::cmd_serve::daemon(ctx, sandbox).await,
     }
 }
 
@@ -186,7 +192,7 @@ async fn execute_and_report(
     board(ctx, Some(run_id), json).await
 }
 
-async fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
+pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
     let kind = ctx.config.kind(&args.kind)?;
     // Cheapest failures first: bank, models, database — nothing stored until all pass.
     let bank = bank_source::load_for_run(ctx.config.bank.as_deref())?;
@@ -245,7 +251,12 @@ async fn graders_for_run(store: &Store, run_id: i64, sandbox: SandboxArgs) -> Re
     GraderSet::for_items(&items, sandbox.allow_unconfined)
 }
 
-async fn resume(ctx: &Ctx, run_id: i64, json: bool, sandbox: SandboxArgs) -> Result<ExitCode> {
+pub(crate) async fn resume(
+    ctx: &Ctx,
+    run_id: i64,
+    json: bool,
+    sandbox: SandboxArgs,
+) -> Result<ExitCode> {
     let store = ctx.existing_store().await?;
     let run = store.get_run(run_id).await?.with_context(|| {
         format!(

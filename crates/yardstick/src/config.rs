@@ -50,6 +50,9 @@ pub struct Config {
     pub kinds: BTreeMap<String, KindSpec>,
     #[serde(default)]
     pub models: Vec<ModelSpec>,
+    /// `[serve]`: dashboard address, action token and schedule.
+    #[serde(default)]
+    pub serve: yardstick_server::ServeConfig,
     /// Where the file was read from (None = built-in defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -93,6 +96,7 @@ impl Config {
             stability_window: default_window(),
             kinds: BTreeMap::new(),
             models: vec![default_local_model()],
+            serve: Default::default(),
             source: None,
         }
     }

@@ -3,6 +3,7 @@
 //! together; the work happens in the crates.
 
 mod bank_source;
+mod cmd_serve;
 mod code;
 mod commands;
 mod config;
@@ -99,6 +100,22 @@ enum Command {
     /// Configured and cached models.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// The web dashboard and JSON API ([serve] in yardstick.toml; docs/API.md).
+    Serve {
+        /// Listen address (default: [serve] addr, else 127.0.0.1:8080).
+        #[arg(long)]
+        addr: Option<String>,
+        /// Also run the evaluation schedule ([serve.schedule]).
+        #[arg(long)]
+        schedule: bool,
+        #[command(flatten)]
+        sandbox: SandboxArgs,
+    },
+    /// Run the evaluation schedule ([serve.schedule]) without the web server.
+    Daemon {
+        #[command(flatten)]
+        sandbox: SandboxArgs,
+    },
 }
 
 #[derive(Subcommand)]
