@@ -11,6 +11,7 @@
 
 pub mod charts;
 pub mod daemon;
+pub mod export;
 pub mod schedule;
 pub mod views;
 pub mod web;

@@ -40,7 +40,7 @@ impl Default for ScheduleConfig {
 
 /// A schedule setting that cannot be read.
 #[derive(Debug, thiserror::Error)]
-#[error("[serve] {field} = {value:?}: {expected}")]
+#[error("[serve.schedule] {field} = {value:?}: {expected}")]
 pub struct ScheduleError {
     pub field: &'static str,
     pub value: String,

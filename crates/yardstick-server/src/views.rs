@@ -220,6 +220,8 @@ async fn rolling(store: &Store, runs: &[RunRow]) -> Result<Vec<BoardLine>, ViewE
         let mut l = line(&model, newest);
         l.main = mean(mains.iter().copied());
         l.main_raw = mean(all.iter().filter_map(|s| s.main.as_ref().map(|m| m.raw)));
+        // Run-to-run spread of the mean, not the newest run's item spread.
+        l.main_interval = t_interval(&mains, LEVEL);
         l.dimensions = Dimension::ALL
             .iter()
             .map(|d| {
@@ -616,16 +618,6 @@ pub async fn runs_list(store: &Store, limit: i64) -> Result<Vec<RunSummary>, Vie
         .await?
         .iter()
         .map(RunSummary::from)
-        .collect())
-}
-
-/// A run's rows for export: the shape of `yardstick export`.
-pub async fn export_rows(store: &Store, run_id: i64) -> Result<Vec<AttemptView>, ViewError> {
-    Ok(run_view(store, run_id)
-        .await?
-        .items
-        .into_iter()
-        .flat_map(|i| i.attempts)
         .collect())
 }
 

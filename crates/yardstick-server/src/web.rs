@@ -433,35 +433,6 @@ struct ExportQuery {
     format: Option<String>,
 }
 
-/// CSV columns of an export, in order.
-const CSV_COLUMNS: [&str; 16] = [
-    "run",
-    "attempt",
-    "model",
-    "item_id",
-    "item_version",
-    "epoch",
-    "error_class",
-    "tries",
-    "latency_ms",
-    "input_tokens",
-    "output_tokens",
-    "score",
-    "grader",
-    "extracted",
-    "finish_reason",
-    "response",
-];
-
-/// RFC 4180 quoting: fields with commas, quotes or line breaks are quoted.
-fn csv_field(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_string()
-    }
-}
-
 async fn export_api(
     State(state): State<Arc<AppState>>,
     Path(run): Path<String>,
@@ -475,43 +446,16 @@ async fn export_api(
             "format={format}: expected csv or jsonl"
         ))));
     }
-    let rows = views::export_rows(&state.store, run)
+    let rows = crate::export::rows(&state.store, run)
         .await
         .map_err(fail(&state, json))?;
-    let mut body = String::new();
-    if format == "jsonl" {
-        for r in &rows {
-            body.push_str(&serde_json::to_string(r).expect("rows serialize"));
-            body.push('\n');
-        }
+    let mut body = Vec::new();
+    let written = if format == "csv" {
+        crate::export::write_csv(&rows, &mut body)
     } else {
-        body.push_str(&CSV_COLUMNS.join(","));
-        body.push_str("\r\n");
-        for r in &rows {
-            let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-            let fields = [
-                r.run.to_string(),
-                r.id.to_string(),
-                r.model.clone(),
-                r.item_id.clone(),
-                r.item_version.clone(),
-                r.epoch.to_string(),
-                opt(&r.error_class),
-                r.tries.to_string(),
-                r.latency_ms.to_string(),
-                r.input_tokens.to_string(),
-                r.output_tokens.to_string(),
-                r.score.map(|s| s.to_string()).unwrap_or_default(),
-                opt(&r.grader),
-                opt(&r.extracted),
-                opt(&r.finish_reason),
-                opt(&r.response),
-            ];
-            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-            body.push_str(&line.join(","));
-            body.push_str("\r\n");
-        }
-    }
+        crate::export::write_jsonl(&rows, &mut body)
+    };
+    written.expect("writing to memory cannot fail");
     let (mime, ext) = if format == "csv" {
         ("text/csv; charset=utf-8", "csv")
     } else {

@@ -232,9 +232,9 @@ async fn exports_csv_and_jsonl() {
     let (status, mime, csv) = get(&s.base, "/api/runs/8/export?format=csv").await;
     assert_eq!(status, StatusCode::OK);
     assert!(mime.starts_with("text/csv"));
-    assert!(csv.starts_with("run,attempt,model,item_id"));
+    assert!(csv.starts_with("run,attempt,model,item_id,item_version,dimension,"));
     // Header + one line per attempt (no field here holds a line break).
-    assert_eq!(csv.trim_end().split("\r\n").count(), 1 + 40);
+    assert_eq!(csv.lines().count(), 1 + 40);
     let (status, mime, jsonl) = get(&s.base, "/api/runs/8/export?format=jsonl").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(mime, "application/x-ndjson");

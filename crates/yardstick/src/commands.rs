@@ -542,26 +542,6 @@ async fn show(ctx: &Ctx, what: ShowCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One attempt with its latest grade, as exported.
-#[derive(Serialize)]
-struct ExportRow {
-    run: i64,
-    attempt: i64,
-    model: String,
-    item_id: String,
-    item_version: String,
-    dimension: String,
-    epoch: u32,
-    error_class: Option<String>,
-    tries: u32,
-    latency_ms: u64,
-    input_tokens: u64,
-    output_tokens: u64,
-    score: Option<f64>,
-    grader: Option<String>,
-    response: Option<String>,
-}
-
 async fn export(
     ctx: &Ctx,
     run: i64,
@@ -575,33 +555,7 @@ async fn export(
             store.location()
         )
     })?;
-    let dimensions: std::collections::HashMap<String, String> = store
-        .run_items(run)
-        .await?
-        .into_iter()
-        .map(|i| (i.version, i.dimension.id().to_string()))
-        .collect();
-    let mut rows = Vec::new();
-    for a in store.attempts_for_run(run).await? {
-        let latest = store.grades_for_attempt(a.id).await?.pop();
-        rows.push(ExportRow {
-            run,
-            attempt: a.id,
-            dimension: dimensions.get(&a.item_version).cloned().unwrap_or_default(),
-            model: a.model,
-            item_id: a.item_id,
-            item_version: a.item_version,
-            epoch: a.epoch,
-            error_class: a.error_class.map(|c| c.id().to_string()),
-            tries: a.tries,
-            latency_ms: a.latency_ms,
-            input_tokens: a.input_tokens,
-            output_tokens: a.output_tokens,
-            score: latest.as_ref().map(|g| g.score),
-            grader: latest.map(|g| format!("{}@{}", g.grader_id, g.grader_version)),
-            response: a.response_text,
-        });
-    }
+    let rows = yardstick_server::export::rows(&store, run).await?;
     let mut sink: Box<dyn Write> = match &out {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
@@ -610,36 +564,8 @@ async fn export(
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     match format {
-        ExportFormat::Jsonl => {
-            for r in &rows {
-                serde_json::to_writer(&mut sink, r)?;
-                writeln!(sink)?;
-            }
-        }
-        ExportFormat::Csv => {
-            writeln!(sink, "run,attempt,model,item_id,item_version,dimension,epoch,error_class,tries,latency_ms,input_tokens,output_tokens,score,grader,response")?;
-            for r in &rows {
-                let fields = [
-                    r.run.to_string(),
-                    r.attempt.to_string(),
-                    r.model.clone(),
-                    r.item_id.clone(),
-                    r.item_version.clone(),
-                    r.dimension.clone(),
-                    r.epoch.to_string(),
-                    r.error_class.clone().unwrap_or_default(),
-                    r.tries.to_string(),
-                    r.latency_ms.to_string(),
-                    r.input_tokens.to_string(),
-                    r.output_tokens.to_string(),
-                    r.score.map(|s| s.to_string()).unwrap_or_default(),
-                    r.grader.clone().unwrap_or_default(),
-                    r.response.clone().unwrap_or_default(),
-                ];
-                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-                writeln!(sink, "{}", line.join(","))?;
-            }
-        }
+        ExportFormat::Jsonl => yardstick_server::export::write_jsonl(&rows, &mut sink)?,
+        ExportFormat::Csv => yardstick_server::export::write_csv(&rows, &mut sink)?,
     }
     sink.flush()?;
     if let Some(path) = out {
@@ -650,15 +576,6 @@ async fn export(
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// RFC 4180 quoting: fields with commas, quotes or line breaks are quoted.
-fn csv_field(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_string()
-    }
 }
 
 fn models_list(ctx: &Ctx, json: bool) -> Result<ExitCode> {
