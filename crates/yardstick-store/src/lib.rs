@@ -24,6 +24,7 @@ mod open;
 mod types;
 mod verdicts;
 
+pub use browse::DataVersion;
 pub use error::StoreError;
 pub use types::{
     AttemptRow, Backend, GradeRow, Inserted, ModelRow, NewAttempt, NewGrade, NewRun, OutcomeRow,
@@ -74,6 +75,9 @@ macro_rules! grade_columns {
         "id, attempt_id, grader_id, grader_version, score, checks_json, extracted, created_at"
     };
 }
+
+// After the column macros, which it uses.
+mod browse;
 
 impl Store {
     /// Opens (creating if needed) and migrates the database at `url`:
@@ -640,21 +644,7 @@ impl Store {
         .map_err(query_err(format!(
             "reading the grades of attempt {attempt_id}"
         )))?;
-        rows.iter()
-            .map(|row| {
-                let r = Reader::new(row, "grades");
-                Ok(GradeRow {
-                    id: r.get("id")?,
-                    attempt_id: r.get("attempt_id")?,
-                    grader_id: r.get("grader_id")?,
-                    grader_version: r.get("grader_version")?,
-                    score: r.get("score")?,
-                    checks_json: r.get("checks_json")?,
-                    extracted: r.get("extracted")?,
-                    created_at: r.get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(read_grade).collect()
     }
 
     /// One row per attempt of the run (of one model, if given), ordered by
@@ -825,6 +815,20 @@ fn read_run(row: &AnyRow) -> Result<RunRow> {
             .ok_or_else(|| r.corrupt("status", format_args!("unknown status `{status}`")))?,
         created_at: r.get("created_at")?,
         finished_at: r.get("finished_at")?,
+    })
+}
+
+fn read_grade(row: &AnyRow) -> Result<GradeRow> {
+    let r = Reader::new(row, "grades");
+    Ok(GradeRow {
+        id: r.get("id")?,
+        attempt_id: r.get("attempt_id")?,
+        grader_id: r.get("grader_id")?,
+        grader_version: r.get("grader_version")?,
+        score: r.get("score")?,
+        checks_json: r.get("checks_json")?,
+        extracted: r.get("extracted")?,
+        created_at: r.get("created_at")?,
     })
 }
 

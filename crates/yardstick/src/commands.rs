@@ -21,7 +21,7 @@ use yardstick_store::Store;
 
 pub(crate) struct Ctx {
     pub(crate) config: Config,
-    db: Option<String>,
+    pub(crate) db: Option<String>,
 }
 
 impl Ctx {
@@ -77,6 +77,12 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         } => cmd_verdicts::alerts(&ctx, status, limit, json).await,
         Command::Calibrate { kind, json } => cmd_verdicts::calibrate(&ctx, &kind, json).await,
         Command::Simulate(args) => cmd_verdicts::simulate(&ctx, args),
+        Command::Serve {
+            addr,
+            schedule,
+            sandbox,
+        } => crate::cmd_serve::serve(ctx, addr, schedule, sandbox).await,
+        Command::Daemon { sandbox } => crate::cmd_serve::daemon(ctx, sandbox).await,
     }
 }
 
@@ -198,7 +204,7 @@ async fn execute_and_report(
     board(ctx, Some(run_id), json).await
 }
 
-async fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
+pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
     let kind = ctx.config.kind(&args.kind)?;
     // Cheapest failures first: bank, models, database — nothing stored until all pass.
     let bank = bank_source::load_for_run(ctx.config.bank.as_deref())?;
@@ -261,7 +267,12 @@ pub(crate) async fn graders_for_run(
     GraderSet::for_items(&items, sandbox.allow_unconfined)
 }
 
-async fn resume(ctx: &Ctx, run_id: i64, json: bool, sandbox: SandboxArgs) -> Result<ExitCode> {
+pub(crate) async fn resume(
+    ctx: &Ctx,
+    run_id: i64,
+    json: bool,
+    sandbox: SandboxArgs,
+) -> Result<ExitCode> {
     let store = ctx.existing_store().await?;
     let run = store.get_run(run_id).await?.with_context(|| {
         format!(
@@ -547,26 +558,6 @@ async fn show(ctx: &Ctx, what: ShowCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One attempt with its latest grade, as exported.
-#[derive(Serialize)]
-struct ExportRow {
-    run: i64,
-    attempt: i64,
-    model: String,
-    item_id: String,
-    item_version: String,
-    dimension: String,
-    epoch: u32,
-    error_class: Option<String>,
-    tries: u32,
-    latency_ms: u64,
-    input_tokens: u64,
-    output_tokens: u64,
-    score: Option<f64>,
-    grader: Option<String>,
-    response: Option<String>,
-}
-
 async fn export(
     ctx: &Ctx,
     run: i64,
@@ -580,33 +571,7 @@ async fn export(
             store.location()
         )
     })?;
-    let dimensions: std::collections::HashMap<String, String> = store
-        .run_items(run)
-        .await?
-        .into_iter()
-        .map(|i| (i.version, i.dimension.id().to_string()))
-        .collect();
-    let mut rows = Vec::new();
-    for a in store.attempts_for_run(run).await? {
-        let latest = store.grades_for_attempt(a.id).await?.pop();
-        rows.push(ExportRow {
-            run,
-            attempt: a.id,
-            dimension: dimensions.get(&a.item_version).cloned().unwrap_or_default(),
-            model: a.model,
-            item_id: a.item_id,
-            item_version: a.item_version,
-            epoch: a.epoch,
-            error_class: a.error_class.map(|c| c.id().to_string()),
-            tries: a.tries,
-            latency_ms: a.latency_ms,
-            input_tokens: a.input_tokens,
-            output_tokens: a.output_tokens,
-            score: latest.as_ref().map(|g| g.score),
-            grader: latest.map(|g| format!("{}@{}", g.grader_id, g.grader_version)),
-            response: a.response_text,
-        });
-    }
+    let rows = yardstick_server::export::rows(&store, run).await?;
     let mut sink: Box<dyn Write> = match &out {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
@@ -615,36 +580,8 @@ async fn export(
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     match format {
-        ExportFormat::Jsonl => {
-            for r in &rows {
-                serde_json::to_writer(&mut sink, r)?;
-                writeln!(sink)?;
-            }
-        }
-        ExportFormat::Csv => {
-            writeln!(sink, "run,attempt,model,item_id,item_version,dimension,epoch,error_class,tries,latency_ms,input_tokens,output_tokens,score,grader,response")?;
-            for r in &rows {
-                let fields = [
-                    r.run.to_string(),
-                    r.attempt.to_string(),
-                    r.model.clone(),
-                    r.item_id.clone(),
-                    r.item_version.clone(),
-                    r.dimension.clone(),
-                    r.epoch.to_string(),
-                    r.error_class.clone().unwrap_or_default(),
-                    r.tries.to_string(),
-                    r.latency_ms.to_string(),
-                    r.input_tokens.to_string(),
-                    r.output_tokens.to_string(),
-                    r.score.map(|s| s.to_string()).unwrap_or_default(),
-                    r.grader.clone().unwrap_or_default(),
-                    r.response.clone().unwrap_or_default(),
-                ];
-                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-                writeln!(sink, "{}", line.join(","))?;
-            }
-        }
+        ExportFormat::Jsonl => yardstick_server::export::write_jsonl(&rows, &mut sink)?,
+        ExportFormat::Csv => yardstick_server::export::write_csv(&rows, &mut sink)?,
     }
     sink.flush()?;
     if let Some(path) = out {
@@ -655,15 +592,6 @@ async fn export(
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// RFC 4180 quoting: fields with commas, quotes or line breaks are quoted.
-fn csv_field(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_string()
-    }
 }
 
 fn models_list(ctx: &Ctx, json: bool) -> Result<ExitCode> {

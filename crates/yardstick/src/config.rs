@@ -56,6 +56,9 @@ pub struct Config {
     /// `[alerts]`: webhooks told about verdict changes.
     #[serde(default)]
     pub alerts: yardstick_runner::alerts::AlertsConfig,
+    /// `[serve]`: dashboard address, action token and schedule.
+    #[serde(default)]
+    pub serve: yardstick_server::ServeConfig,
     /// Where the file was read from (None = built-in defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -101,6 +104,7 @@ impl Config {
             models: vec![default_local_model()],
             verdicts: Default::default(),
             alerts: Default::default(),
+            serve: Default::default(),
             source: None,
         }
     }

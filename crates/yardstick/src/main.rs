@@ -4,6 +4,7 @@
 
 mod bank_source;
 mod cmd_verdicts;
+mod cmd_serve;
 mod code;
 mod commands;
 mod config;
@@ -138,6 +139,22 @@ enum Command {
     /// Simulate daily histories and report false-alarm rate, detection delay
     /// and power of the configured detectors.
     Simulate(cmd_verdicts::SimulateArgs),
+    /// The web dashboard and JSON API ([serve] in yardstick.toml; docs/API.md).
+    Serve {
+        /// Listen address (default: [serve] addr, else 127.0.0.1:8080).
+        #[arg(long)]
+        addr: Option<String>,
+        /// Also run the evaluation schedule ([serve.schedule]).
+        #[arg(long)]
+        schedule: bool,
+        #[command(flatten)]
+        sandbox: SandboxArgs,
+    },
+    /// Run the evaluation schedule ([serve.schedule]) without the web server.
+    Daemon {
+        #[command(flatten)]
+        sandbox: SandboxArgs,
+    },
 }
 
 #[derive(Subcommand)]

@@ -1,0 +1,84 @@
+//! A real server on a loopback port over a synthetic SQLite database.
+
+#![allow(dead_code)] // each test file uses part of this
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use yardstick_bench_serve::{generate, Shape};
+use yardstick_server::{AppState, Job, JobOutcome, Jobs};
+use yardstick_store::Store;
+
+pub const PAYLOAD: &str = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>";
+pub const TOKEN: &str = "s3cret-token";
+
+/// Records the jobs it is given instead of running evaluations.
+#[derive(Default)]
+pub struct Recorder {
+    pub jobs: Mutex<Vec<Job>>,
+    pub notify: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl Jobs for Recorder {
+    async fn run(&self, job: Job) -> JobOutcome {
+        self.jobs.lock().unwrap().push(job.clone());
+        self.notify.notify_one();
+        Ok(format!("recorded {job:?}"))
+    }
+}
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub store: Store,
+    pub recorder: Arc<Recorder>,
+    _dir: tempfile::TempDir,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self._task.abort();
+    }
+}
+
+/// 4 models × 8 daily runs × 10 items, one response being [`PAYLOAD`].
+pub async fn start(token: Option<&str>) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("y.db").to_str().unwrap())
+        .await
+        .unwrap();
+    generate(
+        &store,
+        &Shape {
+            models: 4,
+            days: 8,
+            items: 10,
+            first_day: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            planted_response: Some(PAYLOAD.into()),
+        },
+    )
+    .await
+    .unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let state = AppState::new(
+        store.clone(),
+        token.map(str::to_string),
+        Some(recorder.clone() as Arc<dyn Jobs>),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, yardstick_server::router(state))
+            .await
+            .unwrap();
+    });
+    Server {
+        base: format!("http://{addr}"),
+        addr,
+        store,
+        recorder,
+        _dir: dir,
+        _task: task,
+    }
+}

@@ -1,0 +1,133 @@
+//! `yardstick serve` (the dashboard, optionally with the schedule) and
+//! `yardstick daemon` (the schedule alone). The web server and the planner live
+//! in yardstick-server; this file supplies what they cannot know: how a job
+//! becomes a run (configuration, providers, graders), through the same
+//! functions as `yardstick run` and `yardstick resume`.
+
+use crate::commands::{self, Ctx};
+use crate::{RunArgs, SandboxArgs};
+use anyhow::{Context, Result};
+use std::process::ExitCode;
+use std::sync::Arc;
+use yardstick_server::schedule::Schedule;
+use yardstick_server::{daemon, AppState, Job, JobOutcome, Jobs};
+
+/// Carries out jobs with the command-line configuration.
+struct CliJobs {
+    ctx: Arc<Ctx>,
+    sandbox: SandboxArgs,
+}
+
+#[async_trait::async_trait]
+impl Jobs for CliJobs {
+    async fn run(&self, job: Job) -> JobOutcome {
+        // The run and resume futures borrow across awaits in a way rustc cannot
+        // prove `Send` for every lifetime (rust-lang/rust#102211), so they run
+        // on a blocking thread driven by this runtime instead of as a task.
+        let (ctx, sandbox) = (self.ctx.clone(), self.sandbox);
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || runtime.block_on(carry_out(&ctx, job, sandbox)))
+            .await
+            .map_err(|e| format!("the job stopped abnormally: {e}"))?
+    }
+}
+
+async fn carry_out(ctx: &Ctx, job: Job, sandbox: SandboxArgs) -> JobOutcome {
+    let outcome = match job {
+        Job::Run { kind, date } => {
+            commands::run(
+                ctx,
+                RunArgs {
+                    kind,
+                    models: None,
+                    epochs: None,
+                    per_dimension: None,
+                    date: Some(date.format("%Y-%m-%d").to_string()),
+                    seed: None,
+                    json: false,
+                    sandbox,
+                },
+            )
+            .await
+        }
+        Job::Resume { run_id } => commands::resume(ctx, run_id, false, sandbox).await,
+        // Retests, reports and alerts come with the verdict and report
+        // commands; until this binary has them, the log says so.
+        Job::Retest { retest_id } => Err(anyhow::anyhow!(
+            "retest {retest_id} is pending, but this build has no retest runner"
+        )),
+        Job::Publish => Err(anyhow::anyhow!(
+            "this build writes no reports and sends no alerts after scheduled runs"
+        )),
+    };
+    match outcome {
+        Ok(code) if code == ExitCode::SUCCESS => Ok("done".into()),
+        Ok(code) => Err(format!("finished with {code:?}")),
+        Err(e) => Err(format!("{e:#}")),
+    }
+}
+
+fn schedule(ctx: &Ctx) -> Result<Schedule> {
+    Ok(Schedule::from_config(&ctx.config.serve.schedule)?)
+}
+
+/// `yardstick serve [--addr A] [--schedule]`.
+pub async fn serve(
+    ctx: Ctx,
+    addr: Option<String>,
+    with_schedule: bool,
+    sandbox: SandboxArgs,
+) -> Result<ExitCode> {
+    let addr = addr.unwrap_or_else(|| ctx.config.serve.addr.clone());
+    let plan = with_schedule.then(|| schedule(&ctx)).transpose()?;
+    let store = ctx.store().await?;
+    let token = ctx.config.serve.token.clone();
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (set --addr or [serve] addr)"))?;
+    let jobs: Arc<dyn Jobs> = Arc::new(CliJobs {
+        ctx: Arc::new(ctx),
+        sandbox,
+    });
+    let state = AppState::new(store.clone(), token.clone(), Some(jobs.clone()));
+    if let Some(plan) = plan {
+        tokio::spawn(daemon::run_forever(
+            store,
+            plan,
+            jobs,
+            state.job_lock.clone(),
+        ));
+    }
+    eprintln!(
+        "yardstick serve: http://{} ({}{})",
+        listener.local_addr()?,
+        if token.is_some() {
+            "actions need the [serve] token"
+        } else {
+            "read-only: no [serve] token"
+        },
+        if with_schedule { ", schedule on" } else { "" }
+    );
+    axum::serve(listener, yardstick_server::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `yardstick daemon`: the schedule without the web server.
+pub async fn daemon(ctx: Ctx, sandbox: SandboxArgs) -> Result<ExitCode> {
+    let plan = schedule(&ctx)?;
+    let store = ctx.store().await?;
+    eprintln!("yardstick daemon: schedule {:?}", ctx.config.serve.schedule);
+    let jobs: Arc<dyn Jobs> = Arc::new(CliJobs {
+        ctx: Arc::new(ctx),
+        sandbox,
+    });
+    tokio::select! {
+        _ = daemon::run_forever(store, plan, jobs, Arc::new(tokio::sync::Mutex::new(()))) => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
