@@ -453,7 +453,10 @@ class Item:
             os.close(tests_w)
             os.close(reports_r)
             os.close(setup_r)
-            item_process(req, job_dir, (in_r, out_w, err_w), tests_r, reports_w, setup_w, self.cpu_hard)
+            try:
+                item_process(req, job_dir, (in_r, out_w, err_w), tests_r, reports_w, setup_w, self.cpu_hard)
+            finally:  # never return into the worker's code
+                os._exit(70)
         for fd in (in_r, out_w, err_w, tests_r, reports_w, setup_w):
             os.close(fd)
         # Confined before any job code runs (EOF), or not at all (a message).

@@ -26,6 +26,7 @@ async fn cold_and_warm(solution: &str, tests: &[TestCase]) -> [PythonTestReport;
         .await
         .unwrap();
     worker.shutdown().await;
+    assert!(warm.isolation.warm_worker && !cold.isolation.warm_worker);
     [cold, warm]
 }
 
