@@ -127,7 +127,10 @@ fn selfcheck_fails_listing_each_bad_item_at_its_line() {
     let by_id = |id: &str| results.iter().find(|r| r["item"] == id).unwrap().clone();
     assert_eq!(by_id("bad-reference")["reference_score"], 50.0);
     assert_eq!(by_id("bad-reference")["ok"], false);
-    assert_eq!(by_id("weak-tests")["known_wrong_scores"], serde_json::json!([100.0]));
+    assert_eq!(
+        by_id("weak-tests")["known_wrong_scores"],
+        serde_json::json!([100.0])
+    );
     assert_eq!(results.len(), 3, "{report:#}");
 }
 
