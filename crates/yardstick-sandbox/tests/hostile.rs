@@ -595,3 +595,90 @@ async fn memory_bomb_across_processes() {
         );
     }
 }
+
+/// A warm worker's item process runs the tests of a solution one after
+/// another: a test that ends it (killing itself, a CPU spin, a flood, an
+/// exit) fails alone; one that tries to kill the worker or everyone is
+/// refused; one that leaves a process, a thread or an alarm behind to kill
+/// the item process during the next test cannot hurt that test.
+#[tokio::test]
+async fn suite_tests_that_attack_the_item_process_fail_alone() {
+    // One CPU second per test, and a wall time long enough for the CPU
+    // limit to act first even on a loaded machine.
+    let limits = yardstick_sandbox::Limits {
+        cpu_seconds: 1,
+        wall_time_ms: 15_000,
+        ..limits()
+    };
+    let mut worker = yardstick_sandbox::WarmPython::start(sandbox(), python(), limits)
+        .await
+        .unwrap();
+    let solution = "import os, signal, sys, threading, time\ndef ok():\n    return True\n";
+    let sleeper = "time.sleep(1)\nassert ok()";
+    let tests = [
+        ("passes", "assert ok()"),
+        ("kills the worker", "try:\n    os.kill(os.getppid(), 9)\nexcept PermissionError:\n    pass\nassert ok()"),
+        ("kills everyone", "try:\n    os.kill(-1, 9)\nexcept PermissionError:\n    pass\nassert ok()"),
+        ("kills itself", "os.kill(os.getpid(), 9)"),
+        (
+            "leaves a killer process",
+            "me = os.getpid()\nif os.fork() == 0:\n    time.sleep(0.3)\n    os.kill(me, 9)\n    os._exit(0)\nassert ok()",
+        ),
+        ("runs while the process would strike", sleeper),
+        (
+            "leaves a killer thread",
+            "threading.Thread(target=lambda: (time.sleep(0.3), os._exit(0)), daemon=True).start()\nassert ok()",
+        ),
+        ("runs while the thread would strike", sleeper),
+        ("sets an alarm", "signal.alarm(1)\nassert ok()"),
+        ("runs while the alarm would ring", "time.sleep(1.2)\nassert ok()"),
+        ("spins", "while True: pass"),
+        // Together more than the CPU limit: each test has its own budget.
+        ("uses most of its CPU", "t = time.process_time()\nwhile time.process_time() - t < 0.7: pass\nassert ok()"),
+        ("uses most of its CPU again", "t = time.process_time()\nwhile time.process_time() - t < 0.7: pass\nassert ok()"),
+        ("floods", "sys.stdout.write('x' * (2 << 20))"),
+        ("exits", "sys.exit(0)"),
+        ("passes at the end", "assert ok()"),
+    ];
+    let suite: Vec<(String, String)> = tests
+        .iter()
+        .enumerate()
+        .map(|(i, (_, code))| (code.to_string(), format!("token{i}")))
+        .collect();
+    let executions = worker.run_suite(solution, &suite).await.unwrap();
+    for ((name, _), e) in tests.iter().zip(&executions) {
+        eprintln!(
+            "{name}: {:?} in {} ms, cpu {:?} ms",
+            e.outcome, e.duration_ms, e.cpu_time_ms
+        );
+    }
+    let outcome = |name: &str| {
+        let i = tests.iter().position(|(n, _)| *n == name).unwrap();
+        executions[i].outcome.clone()
+    };
+    let failing = ["kills itself", "spins", "floods", "exits"];
+    for (((name, _), e), (_, token)) in tests.iter().zip(&executions).zip(&suite) {
+        let passed = e.success() && e.stdout.tail.ends_with(&format!("\n{token}\n"));
+        assert_eq!(passed, !failing.contains(name), "{name}: {e:#?}");
+    }
+    assert_eq!(outcome("kills itself"), Outcome::Signaled { signal: 9 });
+    assert!(matches!(
+        outcome("spins"),
+        Outcome::Signaled {
+            signal: libc::SIGXCPU
+        } | Outcome::WallTimeout
+    ));
+    assert_eq!(outcome("floods"), Outcome::OutputLimit);
+    assert_eq!(outcome("exits"), Outcome::Exited { code: 3 });
+    // The worker is still healthy.
+    let e = worker
+        .run(
+            "main.py",
+            &[("main.py".into(), b"print(6 * 7)\n".to_vec())],
+            b"",
+        )
+        .await
+        .unwrap();
+    assert!(e.success() && e.stdout.tail == "42\n", "{e:#?}");
+    worker.shutdown().await;
+}

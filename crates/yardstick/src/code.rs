@@ -22,17 +22,42 @@ pub struct GraderSet {
 }
 
 impl GraderSet {
+    /// One code-grading worker per core.
     pub fn for_items<'a>(
         items: impl IntoIterator<Item = &'a Item>,
         allow_unconfined: bool,
     ) -> Result<GraderSet> {
-        if !items.into_iter().any(|i| i.grader.needs_sandbox()) {
+        Self::with_workers(items, allow_unconfined, cores())
+    }
+
+    /// At most `workers` code items graded at once, each slot with its own
+    /// warm Python worker.
+    pub fn with_workers<'a>(
+        items: impl IntoIterator<Item = &'a Item>,
+        allow_unconfined: bool,
+        workers: usize,
+    ) -> Result<GraderSet> {
+        let (mut needs_sandbox, mut needs_node) = (false, false);
+        for item in items {
+            needs_sandbox |= item.grader.needs_sandbox();
+            needs_node |= matches!(
+                item.grader,
+                GraderSpec::CodeTests {
+                    language: CodeLanguage::Javascript,
+                    ..
+                } | GraderSpec::OutputPrediction {
+                    language: CodeLanguage::Javascript,
+                    ..
+                }
+            );
+        }
+        if !needs_sandbox {
             return Ok(GraderSet {
                 graders: Graders::new(),
                 runner: None,
             });
         }
-        let runner = Arc::new(code_runner(allow_unconfined)?);
+        let runner = Arc::new(code_runner(allow_unconfined, needs_node, workers)?);
         Ok(GraderSet {
             graders: Graders::with_code_runner(runner.clone()),
             runner: Some(runner),
@@ -54,9 +79,14 @@ impl GraderSet {
     }
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 /// The sandbox runs this very binary as its shim (`yardstick sandbox-shim`,
-/// dispatched in `main` before any thread exists).
-fn code_runner(allow_unconfined: bool) -> Result<CodeRunner> {
+/// dispatched in `main` before any thread exists). Node is looked up only
+/// when a JavaScript item needs it (starting it takes a while).
+fn code_runner(allow_unconfined: bool, needs_node: bool, workers: usize) -> Result<CodeRunner> {
     let exe = std::env::current_exe()
         .context("cannot find the yardstick executable (the sandbox runs it as its shim)")?;
     let mut config = SandboxConfig::new(exe, vec!["sandbox-shim".into()]);
@@ -76,13 +106,12 @@ fn code_runner(allow_unconfined: bool) -> Result<CodeRunner> {
         );
     }
     let python = Interpreter::python3().context("code items need python3 on PATH")?;
-    let slots = std::thread::available_parallelism().map_or(2, |n| n.get());
     Ok(CodeRunner::new(
         Arc::new(sandbox),
         python,
-        Interpreter::node(),
+        needs_node.then(Interpreter::node).flatten(),
         Limits::default(),
-        slots,
+        workers,
     ))
 }
 
@@ -96,14 +125,29 @@ pub struct SelfcheckFailure {
     pub problem: String,
 }
 
+/// What `selfcheck` measured for one item: the reference's score and each
+/// known-wrong answer's (`None`: it could not be graded; the failure says why).
+#[derive(Debug, Serialize)]
+pub struct SelfcheckItem {
+    pub item: String,
+    pub reference_score: Option<f64>,
+    pub known_wrong_scores: Vec<Option<f64>>,
+    /// The reference scored 100 and every known-wrong answer less.
+    pub ok: bool,
+}
+
 #[derive(Debug, Serialize)]
 pub struct SelfcheckReport {
     pub items: usize,
+    /// Code-grading workers used.
+    pub workers: usize,
     pub references_ok: usize,
     pub known_wrong_checked: usize,
     /// Items with no reference (allowed for rule graders that compare with none).
     pub without_reference: Vec<String>,
     pub failures: Vec<SelfcheckFailure>,
+    /// Every item with a reference, in bank order.
+    pub results: Vec<SelfcheckItem>,
     pub isolation: Option<String>,
     pub seconds: f64,
 }
@@ -128,86 +172,121 @@ fn known_wrong(spec: &GraderSpec) -> &[String] {
     }
 }
 
+/// One item's selfcheck: its scores (`None` for an item without a
+/// reference) and what went wrong.
+struct ItemCheck {
+    result: Option<SelfcheckItem>,
+    failures: Vec<SelfcheckFailure>,
+}
+
+async fn check_item(graders: &Graders, item: &Item, source: &str) -> ItemCheck {
+    let mut failures = Vec::new();
+    let fail = |problem: String| SelfcheckFailure {
+        item: item.id.clone(),
+        source: source.to_string(),
+        problem,
+    };
+    // Validation demands a reference wherever the grader compares against
+    // one (code items included); a rule item without one (a regex or format
+    // check) has nothing to run here.
+    let Some(reference) = item.references.first() else {
+        return ItemCheck {
+            result: None,
+            failures,
+        };
+    };
+    let reference_score = match graders.grade(item, reference).await {
+        Ok(g) => {
+            if g.score != 100.0 {
+                failures.push(fail(format!(
+                    "the reference scored {:.1}: {}",
+                    g.score,
+                    failing_checks(&g)
+                )));
+            }
+            Some(g.score)
+        }
+        Err(e) => {
+            failures.push(fail(format!("the reference could not be graded: {e}")));
+            None
+        }
+    };
+    let mut known_wrong_scores = Vec::new();
+    for (k, wrong) in known_wrong(&item.grader).iter().enumerate() {
+        known_wrong_scores.push(match graders.grade(item, wrong).await {
+            Ok(g) => {
+                if g.score >= 100.0 {
+                    failures.push(fail(format!(
+                        "known_wrong[{k}] scored 100: the tests do not tell it from a right answer"
+                    )));
+                }
+                Some(g.score)
+            }
+            Err(e) => {
+                failures.push(fail(format!("known_wrong[{k}] could not be graded: {e}")));
+                None
+            }
+        });
+    }
+    ItemCheck {
+        result: Some(SelfcheckItem {
+            item: item.id.clone(),
+            reference_score,
+            known_wrong_scores,
+            ok: failures.is_empty(),
+        }),
+        failures,
+    }
+}
+
 /// Grades every item's first reference (expect 100) and every known-wrong
-/// answer (expect below 100), concurrently.
-pub async fn selfcheck(bank: &Bank, allow_unconfined: bool) -> Result<SelfcheckReport> {
+/// answer (expect below 100), `workers` code items at a time (default: one
+/// per core).
+pub async fn selfcheck(
+    bank: &Bank,
+    allow_unconfined: bool,
+    workers: Option<usize>,
+) -> Result<SelfcheckReport> {
+    let workers = workers.unwrap_or_else(cores);
+    if workers == 0 {
+        bail!("--workers must be at least 1 (it is how many code items are graded at once)");
+    }
     let started = Instant::now();
-    let set = GraderSet::for_items(bank.iter().map(|b| &b.item), allow_unconfined)?;
+    let set = GraderSet::with_workers(bank.iter().map(|b| &b.item), allow_unconfined, workers)?;
     let mut tasks = tokio::task::JoinSet::new();
     for (index, b) in bank.iter().enumerate() {
         let graders = set.graders.clone();
         let item = b.item.clone();
         let source = b.source.to_string();
-        tasks.spawn(async move {
-            let mut failures = Vec::new();
-            let mut wrong_checked = 0;
-            let fail = |problem: String| SelfcheckFailure {
-                item: item.id.clone(),
-                source: source.clone(),
-                problem,
-            };
-            // Validation demands a reference wherever the grader compares
-            // against one (code items included); a rule item without one
-            // (a regex or format check) has nothing to run here.
-            let reference_ok = match item.references.first() {
-                None => return (index, None, 0, failures),
-                Some(reference) => match graders.grade(&item, reference).await {
-                    Ok(g) if g.score == 100.0 => Some(true),
-                    Ok(g) => {
-                        failures.push(fail(format!(
-                            "the reference scored {:.1}: {}",
-                            g.score,
-                            failing_checks(&g)
-                        )));
-                        Some(false)
-                    }
-                    Err(e) => {
-                        failures.push(fail(format!("the reference could not be graded: {e}")));
-                        Some(false)
-                    }
-                },
-            };
-            for (k, wrong) in known_wrong(&item.grader).iter().enumerate() {
-                wrong_checked += 1;
-                match graders.grade(&item, wrong).await {
-                    Ok(g) if g.score < 100.0 => {}
-                    Ok(_) => failures.push(fail(format!(
-                        "known_wrong[{k}] scored 100: the tests do not tell it from a right answer"
-                    ))),
-                    Err(e) => {
-                        failures.push(fail(format!("known_wrong[{k}] could not be graded: {e}")))
-                    }
-                }
-            }
-            (index, reference_ok, wrong_checked, failures)
-        });
+        tasks.spawn(async move { (index, check_item(&graders, &item, &source).await) });
     }
-    let mut results = Vec::new();
+    let mut checks = Vec::new();
     while let Some(done) = tasks.join_next().await {
-        results.push(done.context("a selfcheck task panicked")?);
+        checks.push(done.context("a selfcheck task panicked")?);
     }
     set.shutdown().await;
-    results.sort_by_key(|r| r.0);
+    checks.sort_by_key(|(index, _)| *index);
     let mut report = SelfcheckReport {
         items: bank.len(),
+        workers,
         references_ok: 0,
         known_wrong_checked: 0,
         without_reference: Vec::new(),
         failures: Vec::new(),
+        results: Vec::new(),
         isolation: set.isolation(),
         seconds: 0.0,
     };
-    for (index, ok, wrong, failures) in results {
-        match ok {
-            Some(ok) => report.references_ok += usize::from(ok),
-            None => report.without_reference.push(
-                bank.iter()
-                    .nth(index)
-                    .map_or_else(String::new, |b| b.item.id.clone()),
-            ),
+    for ((_, check), b) in checks.into_iter().zip(bank.iter()) {
+        match check.result {
+            Some(result) => {
+                report.references_ok += usize::from(result.reference_score == Some(100.0));
+                report.known_wrong_checked += result.known_wrong_scores.len();
+                report.results.push(result);
+            }
+            None => report.without_reference.push(b.item.id.clone()),
         }
-        report.known_wrong_checked += wrong;
-        report.failures.extend(failures);
+        report.failures.extend(check.failures);
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)

@@ -58,8 +58,9 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Selfcheck {
             bank,
             json,
+            workers,
             sandbox,
-        } => selfcheck(&ctx, bank, json, sandbox).await,
+        } => selfcheck(&ctx, bank, json, workers, sandbox).await,
         Command::Import(ImportCommand::Humaneval { file, out }) => import_humaneval(&file, &out),
         Command::Board { run, json } => board(&ctx, run, json).await,
         Command::Show(what) => show(&ctx, what).await,
@@ -310,6 +311,7 @@ async fn selfcheck(
     ctx: &Ctx,
     dir: Option<PathBuf>,
     json: bool,
+    workers: Option<usize>,
     sandbox: SandboxArgs,
 ) -> Result<ExitCode> {
     let dir = dir.or_else(|| ctx.config.bank.clone());
@@ -320,7 +322,7 @@ async fn selfcheck(
         Ok(bank) => bank,
         Err(errors) => bail!("{shown} is invalid:\n{errors}"),
     };
-    let report = code::selfcheck(&bank, sandbox.allow_unconfined).await?;
+    let report = code::selfcheck(&bank, sandbox.allow_unconfined, workers).await?;
     if json {
         print_json(&report)?;
     } else {

@@ -73,6 +73,10 @@ enum Command {
         bank: Option<PathBuf>,
         #[arg(long)]
         json: bool,
+        /// Code items graded at once, each on its own sandboxed worker
+        /// (default: one per core).
+        #[arg(long)]
+        workers: Option<usize>,
         #[command(flatten)]
         sandbox: SandboxArgs,
     },

@@ -47,6 +47,9 @@ fn selfcheck_passes_on_the_builtin_bank() {
         "{report:#}"
     );
     assert_eq!(report["references_ok"], report["items"]);
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(Value::from(results.len()), report["items"]);
+    assert!(results.iter().all(|r| r["ok"] == true), "{report:#}");
     assert!(
         report["known_wrong_checked"].as_u64().unwrap() >= 25,
         "{report:#}"
@@ -91,7 +94,14 @@ fn selfcheck_fails_listing_each_bad_item_at_its_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("bank")).unwrap();
     std::fs::write(dir.path().join("bank/code.toml"), BAD).unwrap();
-    let out = yardstick(dir.path(), &["selfcheck", "bank"]);
+    let out = yardstick(dir.path(), &["selfcheck", "bank", "--workers", "0"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--workers must be at least 1"),
+        "{}",
+        text(&out)
+    );
+    let out = yardstick(dir.path(), &["selfcheck", "bank", "--workers", "1"]);
     assert!(!out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("FAIL bad-reference (bank/code.toml:1): the reference scored 50.0: test 1: assert double(3) == 6 — failed"), "{stdout}");
@@ -110,6 +120,18 @@ fn selfcheck_fails_listing_each_bad_item_at_its_line() {
         stdout.contains("note: 1 items have no reference to check: no-reference"),
         "{stdout}"
     );
+    // Per item in --json: scores, and which items failed.
+    let out = yardstick(dir.path(), &["selfcheck", "bank", "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let results = report["results"].as_array().unwrap();
+    let by_id = |id: &str| results.iter().find(|r| r["item"] == id).unwrap().clone();
+    assert_eq!(by_id("bad-reference")["reference_score"], 50.0);
+    assert_eq!(by_id("bad-reference")["ok"], false);
+    assert_eq!(
+        by_id("weak-tests")["known_wrong_scores"],
+        serde_json::json!([100.0])
+    );
+    assert_eq!(results.len(), 3, "{report:#}");
 }
 
 /// A run whose draw holds no code item needs no sandbox and no Python; a run
@@ -240,7 +262,7 @@ fn humaneval_canonical_solutions_score_100_and_pass_bodies_do_not() {
         text(&out)
     );
     let started = Instant::now();
-    let out = yardstick(dir.path(), &["selfcheck", "he", "--json"]);
+    let out = yardstick(dir.path(), &["selfcheck", "he", "--workers", "2", "--json"]);
     let wall = started.elapsed();
     let report: Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
@@ -250,6 +272,15 @@ fn humaneval_canonical_solutions_score_100_and_pass_bodies_do_not() {
     assert_eq!(report["items"], 164);
     assert_eq!(report["references_ok"], 164);
     assert_eq!(report["known_wrong_checked"], 164);
+    assert_eq!(report["workers"], 2);
+    // The same, item by item.
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 164);
+    for r in results {
+        assert_eq!(r["reference_score"], 100.0, "{r}");
+        assert!(r["known_wrong_scores"][0].as_f64().unwrap() < 100.0, "{r}");
+        assert_eq!(r["ok"], true, "{r}");
+    }
     assert!(out.status.success(), "{}", text(&out));
     eprintln!("HumanEval: 164 canonical + 164 stub solutions graded in {wall:.1?}");
 }
