@@ -45,6 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
             references: vec!["4".into()],
             tags: vec![],
+            known_bad: vec![],
         })
         .collect();
     let t = Instant::now();

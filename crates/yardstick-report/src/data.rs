@@ -1,0 +1,232 @@
+//! [`ReportData`]: every number an article may show, read from the store by
+//! [`load_report_data`]. Rendering and the narrator's checks work on this
+//! value only, so an article cannot show a number the database does not hold.
+
+use crate::config::{ReportConfig, Series};
+use crate::ReportError;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use yardstick_core::scoring::{score_run, Gate};
+use yardstick_core::Dimension;
+use yardstick_runner::leaderboard::{board, BoardRow};
+use yardstick_store::{OutcomeRow, RunRow, Store};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportData {
+    pub run: RunSummary,
+    /// W of the stability score (runs of the kind it looks at).
+    pub stability_window: usize,
+    /// Ranked as on the board: by published main score, models without one last.
+    pub models: Vec<ModelData>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// "Run #N".
+    pub id: i64,
+    pub kind: String,
+    pub label: String,
+    /// The UTC day the run was created (YYYY-MM-DD).
+    pub date: String,
+    pub status: String,
+    /// Items in the run's draw.
+    pub items: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelData {
+    pub model: String,
+    /// 1-based place on the board; `None` without a main score.
+    pub rank: Option<usize>,
+    /// Published main score (after the integrity cap).
+    pub main: Option<f64>,
+    pub main_raw: Option<f64>,
+    pub cap_reason: Option<String>,
+    /// The model's previous run of this kind and its published main score then.
+    pub previous_run: Option<i64>,
+    pub previous_main: Option<f64>,
+    pub delta_main: Option<f64>,
+    pub dimensions: Vec<DimensionData>,
+    pub integrity: Option<f64>,
+    pub gate: Option<Gate>,
+    /// Answered share of requests, in percent.
+    pub availability_percent: Option<f64>,
+    pub stability: Option<f64>,
+    pub stability_runs: usize,
+    pub cost_usd: f64,
+    /// Published main score per US dollar.
+    pub value: Option<f64>,
+    /// This kind's runs with the model, oldest first, ending with this run.
+    pub history: Vec<HistoryPoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DimensionData {
+    pub dimension: Dimension,
+    pub name: &'static str,
+    pub score: f64,
+    /// Items scored.
+    pub items: usize,
+    pub previous: Option<f64>,
+    pub delta: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryPoint {
+    pub run_id: i64,
+    pub label: String,
+    pub main: Option<f64>,
+    pub dimensions: BTreeMap<Dimension, f64>,
+}
+
+impl HistoryPoint {
+    pub fn value(&self, series: Series) -> Option<f64> {
+        match series {
+            Series::Main => self.main,
+            Series::Dimension(d) => self.dimensions.get(&d).copied(),
+        }
+    }
+}
+
+impl ModelData {
+    pub fn dimension(&self, d: Dimension) -> Option<&DimensionData> {
+        self.dimensions.iter().find(|x| x.dimension == d)
+    }
+}
+
+impl ReportData {
+    pub fn model(&self, name: &str) -> Option<&ModelData> {
+        self.models.iter().find(|m| m.model == name)
+    }
+}
+
+/// Reads run `run_id`'s board (scores, moves, stability over `stability_window`
+/// runs) and the last `config.history_runs` runs of its kind.
+pub async fn load_report_data(
+    store: &Store,
+    run_id: i64,
+    config: &ReportConfig,
+    stability_window: usize,
+) -> Result<ReportData, ReportError> {
+    let board = board(store, run_id, stability_window).await?;
+    let runs = store
+        .runs_of_kind_through(&board.run.kind, run_id, config.history_runs as i64)
+        .await?;
+    let first = runs.last().map_or(run_id, |r| r.id);
+    let outcomes = store
+        .outcomes_of_runs(&board.run.kind, first, run_id)
+        .await?;
+    let history = history_by_model(&runs, outcomes);
+    let items = store.run_items(run_id).await?.len();
+    let mut rank = 0;
+    let models = board
+        .rows
+        .iter()
+        .map(|row| {
+            if row.scores.main.is_some() {
+                rank += 1;
+            }
+            model_data(
+                row,
+                row.scores.main.is_some().then_some(rank),
+                history.get(&row.model).cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    Ok(ReportData {
+        run: run_summary(&board.run, items),
+        stability_window: board.window,
+        models,
+    })
+}
+
+fn run_summary(run: &RunRow, items: usize) -> RunSummary {
+    RunSummary {
+        id: run.id,
+        kind: run.kind.clone(),
+        label: run.label.clone(),
+        date: chrono::DateTime::from_timestamp_millis(run.created_at)
+            .map_or_else(String::new, |t| t.format("%Y-%m-%d").to_string()),
+        status: run.status.to_string(),
+        items,
+    }
+}
+
+fn model_data(row: &BoardRow, rank: Option<usize>, history: Vec<HistoryPoint>) -> ModelData {
+    let scores = &row.scores;
+    let main = scores.main.as_ref().map(|m| m.published);
+    let dimensions = scores
+        .dimensions
+        .iter()
+        .map(|(d, s)| {
+            let delta = row
+                .delta_dimensions
+                .iter()
+                .find(|(dd, _)| dd == d)
+                .map(|(_, v)| *v);
+            DimensionData {
+                dimension: *d,
+                name: d.display_name(),
+                score: s.score,
+                items: s.items,
+                previous: delta.map(|x| s.score - x),
+                delta,
+            }
+        })
+        .collect();
+    ModelData {
+        model: row.model.clone(),
+        rank,
+        main,
+        main_raw: scores.main.as_ref().map(|m| m.raw),
+        cap_reason: scores.main.as_ref().and_then(|m| m.cap_reason.clone()),
+        previous_run: row.previous_run,
+        previous_main: main.zip(row.delta_main).map(|(m, d)| m - d),
+        delta_main: row.delta_main,
+        dimensions,
+        integrity: scores.dimension(Dimension::Integrity),
+        gate: scores.gate,
+        availability_percent: scores.availability.map(|a| a * 100.0),
+        stability: row.stability,
+        stability_runs: row.stability_runs,
+        cost_usd: scores.cost_usd,
+        value: scores.value,
+        history,
+    }
+}
+
+/// Each model's scores in each run, oldest run first; a run in which a model
+/// has no attempt is not a point of its history.
+fn history_by_model(
+    runs: &[RunRow],
+    outcomes: Vec<(i64, OutcomeRow)>,
+) -> BTreeMap<String, Vec<HistoryPoint>> {
+    let labels: BTreeMap<i64, &str> = runs.iter().map(|r| (r.id, r.label.as_str())).collect();
+    let mut grouped: BTreeMap<(String, i64), Vec<_>> = BTreeMap::new();
+    for (run_id, row) in outcomes {
+        // Runs of the kind outside the newest `history_runs` are not asked for,
+        // but a run between them could be of another kind: keep listed runs only.
+        if labels.contains_key(&run_id) {
+            grouped
+                .entry((row.model.clone(), run_id))
+                .or_default()
+                .push(row.to_outcome());
+        }
+    }
+    let mut history: BTreeMap<String, Vec<HistoryPoint>> = BTreeMap::new();
+    for ((model, run_id), outcomes) in grouped {
+        // History points need scores only; cost plays no part in them.
+        let scores = score_run(&outcomes, |_, _| 0.0);
+        history.entry(model).or_default().push(HistoryPoint {
+            run_id,
+            label: labels[&run_id].to_string(),
+            main: scores.main.as_ref().map(|m| m.published),
+            dimensions: scores
+                .dimensions
+                .iter()
+                .map(|(d, s)| (*d, s.score))
+                .collect(),
+        });
+    }
+    history
+}
