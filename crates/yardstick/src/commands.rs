@@ -66,6 +66,9 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Export { run, format, out } => export(&ctx, run, format, out).await,
         Command::Models(ModelsCommand::List { json }) => models_list(&ctx, json),
         Command::Models(ModelsCommand::Pull { name }) => models_pull(&name),
+        Command::Report(args) => {
+            crate::cmd_report::report(&ctx.config, ctx.existing_store().await?, args).await
+        }
     }
 }
 

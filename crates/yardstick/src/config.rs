@@ -50,6 +50,9 @@ pub struct Config {
     pub kinds: BTreeMap<String, KindSpec>,
     #[serde(default)]
     pub models: Vec<ModelSpec>,
+    /// `[report]`: articles, attention rules, narrator.
+    #[serde(default)]
+    pub report: yardstick_report::ReportConfig,
     /// Where the file was read from (None = built-in defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -93,6 +96,7 @@ impl Config {
             stability_window: default_window(),
             kinds: BTreeMap::new(),
             models: vec![default_local_model()],
+            report: Default::default(),
             source: None,
         }
     }
@@ -138,6 +142,9 @@ impl Config {
                 _ => {}
             }
         }
+        self.report
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", self.where_()))?;
         if self.stability_window < 3 {
             bail!(
                 "{}: stability_window must be at least 3 (stability needs three runs)",
@@ -237,6 +244,7 @@ mod tests {
         let c = Config::parse(EXAMPLE, Path::new("yardstick.toml")).unwrap();
         assert!(c.models.len() >= 3);
         assert_eq!(c.kind("smoke").unwrap().per_dimension, Some(2));
+        assert_eq!(c.report.rules.len(), 2);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! together; the work happens in the crates.
 
 mod bank_source;
+mod cmd_report;
 mod code;
 mod commands;
 mod config;
@@ -99,6 +100,8 @@ enum Command {
     /// Configured and cached models.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Write a run's articles: the daily roundup and an anomaly article per model that moved.
+    Report(cmd_report::ReportArgs),
 }
 
 #[derive(Subcommand)]
