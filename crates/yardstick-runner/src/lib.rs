@@ -7,9 +7,12 @@
 //! the plan, the answers and the grades all live in the store, `execute` is
 //! also how an interrupted run resumes.
 
+pub mod alerts;
 mod execute;
 pub mod leaderboard;
 mod plan;
+pub mod retest;
+pub mod verdicts;
 
 pub use execute::{execute, regrade, Event, Model, RunSummary};
 pub use plan::{create_run, RunConfig, RunOptions};
@@ -38,6 +41,11 @@ pub enum RunError {
     EmptyDraw,
     #[error("run #{0} has no drawn items (it was interrupted while being created); start a new run with `yardstick run`")]
     EmptyRun(i64),
+    #[error("run #{0} is not complete; finish it with `yardstick resume {0}` first")]
+    NotComplete(i64),
+    /// A setting or a stored record that verdicts, retests or alerts cannot work with.
+    #[error("{0}")]
+    Settings(String),
     #[error("the storage writer stopped unexpectedly: {0}")]
     Writer(String),
 }

@@ -2,6 +2,7 @@
 //! `docs/METHODS.md`. Everything here is pure: values in, values out; the
 //! runner reads history from the store and writes what comes back.
 //!
+//! - [`dist`]: normal, Student t and Beta CDFs and quantiles.
 //! - [`interval`]: t, Wilson, Jeffreys, clustered SE, cluster bootstrap.
 //! - [`paired`]: paired differences on shared items, Holm correction.
 //! - [`day_effect`]: the field's shared move per day, each model relative to it.
@@ -15,6 +16,7 @@
 
 pub mod day_effect;
 pub mod detect;
+pub mod dist;
 pub mod interval;
 pub mod irt;
 pub mod paired;

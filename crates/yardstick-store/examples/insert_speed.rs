@@ -44,6 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 pick: NumberPick::Last,
             },
             references: vec!["4".into()],
+            known_bad: Vec::new(),
             tags: vec![],
             known_bad: vec![],
         })

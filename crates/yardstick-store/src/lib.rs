@@ -22,11 +22,16 @@
 mod error;
 mod open;
 mod types;
+mod verdicts;
 
 pub use error::StoreError;
 pub use types::{
     AttemptRow, Backend, GradeRow, Inserted, ModelRow, NewAttempt, NewGrade, NewRun, OutcomeRow,
     RunItem, RunRow, RunStatus,
+};
+pub use verdicts::{
+    AlertRow, AlertStatus, CalibratedItem, CalibrationRow, NewCalibration, NewRetest, NewVerdict,
+    RetestRow, RetestStatus, RevisedVerdict, VerdictRow,
 };
 
 use error::query_err;

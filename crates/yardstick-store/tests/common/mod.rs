@@ -161,6 +161,7 @@ pub fn item(id: &str, dimension: Dimension, prompt: &str) -> Item {
             pick: NumberPick::Last,
         },
         references: vec!["4".into()],
+        known_bad: Vec::new(),
         tags: vec!["t".into()],
         known_bad: Vec::new(),
     }
