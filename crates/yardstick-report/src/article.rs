@@ -2,7 +2,7 @@
 //! deterministic prose, and their rendering through the templates
 //! ([`render_article`]). Pure: [`ReportData`] in, text out.
 
-use crate::charts::{dimension_bars, history_chart, Bar, HistoryChartPoint};
+use crate::charts::{dimension_bars, history_chart, Bar, HistoryChartPoint, Marker, MarkerTone};
 use crate::config::ReportConfig;
 use crate::data::{ModelData, ReportData};
 use crate::narrator::Narration;
@@ -192,15 +192,38 @@ fn roundup_plan(data: &ReportData, config: &ReportConfig) -> ArticlePlan {
             moves.join("; ")
         ));
     }
-    let fluctuation = if anomalies.is_empty() {
-        "No move crossed the threshold, so no model gets an anomaly article today.".to_string()
-    } else {
-        anomalies
-            .iter()
-            .map(|m| fluctuation_text(data, m))
-            .collect::<Vec<_>>()
-            .join(" ")
+    let flagged: Vec<String> = data
+        .models
+        .iter()
+        .flat_map(|m| {
+            m.verdicts
+                .iter()
+                .filter(|v| v.verdict != "noise")
+                .map(move |v| {
+                    format!(
+                        "{} on the {}: {}",
+                        m.model,
+                        series_name(&v.series),
+                        v.verdict
+                    )
+                })
+        })
+        .collect();
+    let stored = data.models.iter().any(|m| !m.verdicts.is_empty());
+    let mut fluctuation = match (stored, flagged.is_empty()) {
+        (false, _) => "No verdict is stored for this run yet.".to_string(),
+        (true, true) => "Every verdict stored for this run is noise.".to_string(),
+        (true, false) => format!("Verdicts other than noise: {}.", flagged.join("; ")),
     };
+    if anomalies.is_empty() {
+        fluctuation
+            .push_str(" No move crossed the threshold, so no model gets an anomaly article today.");
+    } else {
+        for m in &anomalies {
+            fluctuation.push(' ');
+            fluctuation.push_str(&range_text(data, m));
+        }
+    }
     let findings: Vec<(String, Finding)> = data
         .models
         .iter()
@@ -322,6 +345,77 @@ fn anomaly_plan(data: &ReportData, config: &ReportConfig, model: &ModelData) -> 
 /// sits in the model's own recent range, its stability, how many items carry
 /// the main score's dimensions.
 fn fluctuation_text(data: &ReportData, model: &ModelData) -> String {
+    let mut text = verdict_text(model);
+    text.push(' ');
+    text.push_str(&range_text(data, model));
+    text
+}
+
+/// The stored verdicts of this run: the main score's in full (verdict,
+/// retest, explanation), other series only when they are not noise.
+fn verdict_text(model: &ModelData) -> String {
+    if model.verdicts.is_empty() {
+        return format!(
+            "No verdict is stored for {} in this run, so the detectors' view is not available here.",
+            model.model
+        );
+    }
+    let mut parts = Vec::new();
+    for v in &model.verdicts {
+        let name = series_name(&v.series);
+        if v.series != "main" && v.verdict == "noise" {
+            continue;
+        }
+        let mut sentence = format!("Verdict on the {name}: {}", v.verdict);
+        if v.detected_verdict != v.verdict {
+            sentence.push_str(&format!(" (detected as {})", v.detected_verdict));
+        }
+        sentence.push('.');
+        match (v.retest_id, &v.retest_decision) {
+            (Some(_), Some(decision)) => {
+                sentence.push_str(&format!(" Its confirmation retest decided: {decision}."))
+            }
+            (Some(_), None) => sentence.push_str(" A confirmation retest is scheduled."),
+            (None, _) => {}
+        }
+        if !v.explanation.is_empty() {
+            sentence.push(' ');
+            sentence.push_str(v.explanation.trim());
+        }
+        parts.push(sentence);
+    }
+    if parts.is_empty() {
+        parts.push(format!(
+            "Every verdict stored for {} in this run is noise.",
+            model.model
+        ));
+    }
+    parts.join(" ")
+}
+
+/// "main score" or a dimension's display name for a stored series id.
+fn series_name(series: &str) -> &str {
+    series
+        .parse::<crate::config::Series>()
+        .map_or(series, |s| s.display_name())
+}
+
+/// How a verdict is drawn on a history chart; `noise` is not drawn.
+fn marker_of(verdict: &str) -> Option<Marker> {
+    let tone = match verdict {
+        "noise" => return None,
+        "watch" => MarkerTone::Caution,
+        "likely_degradation" | "confirmed_degradation" => MarkerTone::Alarm,
+        "improvement" => MarkerTone::Good,
+        _ => MarkerTone::Neutral,
+    };
+    Some(Marker {
+        label: verdict.to_string(),
+        tone,
+    })
+}
+
+fn range_text(data: &ReportData, model: &ModelData) -> String {
     let mains: Vec<(i64, f64)> = model
         .history
         .iter()
@@ -539,7 +633,7 @@ pub fn render_article(
                     label: format!("#{} {}", p.run_id, p.label),
                     value: p.main,
                     band: None,
-                    marker: None,
+                    marker: p.main_verdict.as_deref().and_then(marker_of),
                 })
                 .collect();
             let bars: Vec<Bar> = model

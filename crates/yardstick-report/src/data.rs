@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use yardstick_core::scoring::{score_run, Gate};
 use yardstick_core::Dimension;
 use yardstick_runner::leaderboard::{board, BoardRow};
-use yardstick_store::{OutcomeRow, RunRow, Store};
+use yardstick_store::{OutcomeRow, RunRow, Store, StoreError, VerdictRow};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReportData {
@@ -56,8 +56,27 @@ pub struct ModelData {
     pub cost_usd: f64,
     /// Published main score per US dollar.
     pub value: Option<f64>,
+    /// The verdicts stored for this model in this run, main first.
+    pub verdicts: Vec<VerdictData>,
     /// This kind's runs with the model, oldest first, ending with this run.
     pub history: Vec<HistoryPoint>,
+}
+
+/// A stored verdict on one series of a model in the report's run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerdictData {
+    /// `main` or a dimension id.
+    pub series: String,
+    /// The verdict in force (after its retest, if one decided).
+    pub verdict: String,
+    /// What the detectors said before any retest.
+    pub detected_verdict: String,
+    pub explanation: String,
+    /// The confirmation run scheduled for it, and its decision once done.
+    pub retest_id: Option<i64>,
+    pub retest_decision: Option<String>,
+    /// The numbers that produced it, as stored.
+    pub numbers: serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -77,6 +96,8 @@ pub struct HistoryPoint {
     pub label: String,
     pub main: Option<f64>,
     pub dimensions: BTreeMap<Dimension, f64>,
+    /// The verdict on the main score stored for this run, if any.
+    pub main_verdict: Option<String>,
 }
 
 impl HistoryPoint {
@@ -116,7 +137,16 @@ pub async fn load_report_data(
     let outcomes = store
         .outcomes_of_runs(&board.run.kind, first, run_id)
         .await?;
-    let history = history_by_model(&runs, outcomes);
+    let mut verdicts: BTreeMap<(String, i64), Vec<VerdictRow>> = BTreeMap::new();
+    for run in &runs {
+        for v in store.list_verdicts(Some(run.id), i64::MAX).await? {
+            verdicts
+                .entry((v.model.clone(), v.run_id))
+                .or_default()
+                .push(v);
+        }
+    }
+    let history = history_by_model(&runs, outcomes, &verdicts);
     let items = store.run_items(run_id).await?.len();
     let mut rank = 0;
     let models = board
@@ -126,13 +156,17 @@ pub async fn load_report_data(
             if row.scores.main.is_some() {
                 rank += 1;
             }
-            model_data(
+            let stored = verdicts
+                .get(&(row.model.clone(), run_id))
+                .map_or(&[][..], Vec::as_slice);
+            Ok(model_data(
                 row,
                 row.scores.main.is_some().then_some(rank),
                 history.get(&row.model).cloned().unwrap_or_default(),
-            )
+                verdict_data(stored)?,
+            ))
         })
-        .collect();
+        .collect::<Result<_, ReportError>>()?;
     Ok(ReportData {
         run: run_summary(&board.run, items),
         stability_window: board.window,
@@ -152,7 +186,40 @@ fn run_summary(run: &RunRow, items: usize) -> RunSummary {
     }
 }
 
-fn model_data(row: &BoardRow, rank: Option<usize>, history: Vec<HistoryPoint>) -> ModelData {
+/// This run's verdicts of one model, the main score's first.
+fn verdict_data(rows: &[VerdictRow]) -> Result<Vec<VerdictData>, ReportError> {
+    let mut out: Vec<VerdictData> = rows
+        .iter()
+        .map(|v| {
+            let numbers = serde_json::from_str(&v.numbers_json).map_err(|e| {
+                StoreError::Corrupt {
+                    what: format!(
+                        "verdict {} ({} on {} in run #{}): numbers_json does not read as JSON ({e})",
+                        v.id, v.model, v.series, v.run_id
+                    ),
+                }
+            })?;
+            Ok(VerdictData {
+                series: v.series.clone(),
+                verdict: v.verdict.clone(),
+                detected_verdict: v.detected_verdict.clone(),
+                explanation: v.explanation.clone(),
+                retest_id: v.retest_id,
+                retest_decision: v.retest_decision.clone(),
+                numbers,
+            })
+        })
+        .collect::<Result<_, ReportError>>()?;
+    out.sort_by_key(|v| (v.series != "main", v.series.clone()));
+    Ok(out)
+}
+
+fn model_data(
+    row: &BoardRow,
+    rank: Option<usize>,
+    history: Vec<HistoryPoint>,
+    verdicts: Vec<VerdictData>,
+) -> ModelData {
     let scores = &row.scores;
     let main = scores.main.as_ref().map(|m| m.published);
     let dimensions = scores
@@ -191,6 +258,7 @@ fn model_data(row: &BoardRow, rank: Option<usize>, history: Vec<HistoryPoint>) -
         stability_runs: row.stability_runs,
         cost_usd: scores.cost_usd,
         value: scores.value,
+        verdicts,
         history,
     }
 }
@@ -200,6 +268,7 @@ fn model_data(row: &BoardRow, rank: Option<usize>, history: Vec<HistoryPoint>) -
 fn history_by_model(
     runs: &[RunRow],
     outcomes: Vec<(i64, OutcomeRow)>,
+    verdicts: &BTreeMap<(String, i64), Vec<VerdictRow>>,
 ) -> BTreeMap<String, Vec<HistoryPoint>> {
     let labels: BTreeMap<i64, &str> = runs.iter().map(|r| (r.id, r.label.as_str())).collect();
     let mut grouped: BTreeMap<(String, i64), Vec<_>> = BTreeMap::new();
@@ -217,6 +286,10 @@ fn history_by_model(
     for ((model, run_id), outcomes) in grouped {
         // History points need scores only; cost plays no part in them.
         let scores = score_run(&outcomes, |_, _| 0.0);
+        let main_verdict = verdicts
+            .get(&(model.clone(), run_id))
+            .and_then(|vs| vs.iter().find(|v| v.series == "main"))
+            .map(|v| v.verdict.clone());
         history.entry(model).or_default().push(HistoryPoint {
             run_id,
             label: labels[&run_id].to_string(),
@@ -226,6 +299,7 @@ fn history_by_model(
                 .iter()
                 .map(|(d, s)| (*d, s.score))
                 .collect(),
+            main_verdict,
         });
     }
     history

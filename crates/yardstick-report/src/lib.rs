@@ -23,7 +23,9 @@ pub use article::{
     plan_articles, render_article, Article, ArticleKind, ArticlePlan, Format, Prose,
 };
 pub use config::{AttentionRule, ConfigError, NarratorConfig, ReportConfig, Series};
-pub use data::{load_report_data, DimensionData, HistoryPoint, ModelData, ReportData, RunSummary};
+pub use data::{
+    load_report_data, DimensionData, HistoryPoint, ModelData, ReportData, RunSummary, VerdictData,
+};
 pub use narrator::{Narration, Narrator};
 pub use templates::Templates;
 

@@ -215,6 +215,13 @@ pub fn check_narration(prose: &Prose, facts: &Value, deterministic: &Prose) -> R
     let mut numbers = Vec::new();
     collect(facts, &mut strings, &mut numbers);
     for p in deterministic.paragraphs() {
+        // The deterministic prose quotes stored text (verdict explanations)
+        // whose numbers come from the database too.
+        numbers.extend(
+            NUMBER
+                .find_iter(p)
+                .filter_map(|m| m.as_str().replace(',', "").parse::<f64>().ok()),
+        );
         strings.push(p.to_string());
     }
     // Names (model names, labels, item ids) are removed before numbers are

@@ -115,6 +115,7 @@ mod tests {
             stability_runs: 0,
             cost_usd: 0.0,
             value: None,
+            verdicts: Vec::new(),
             history: code
                 .iter()
                 .enumerate()
@@ -123,6 +124,7 @@ mod tests {
                     label: format!("d{i}"),
                     main: c.map(|c| c * 0.9),
                     dimensions: c.iter().map(|c| (Dimension::CodeExecution, *c)).collect(),
+                    main_verdict: None,
                 })
                 .collect(),
         }

@@ -453,3 +453,112 @@ async fn faithful_narration_is_used_labelled_and_escaped_in_html() {
     );
     let _ = Arc::new(());
 }
+
+#[tokio::test]
+async fn stored_verdicts_drive_the_fluctuation_section_and_the_history_markers() {
+    use yardstick_store::{NewRetest, NewVerdict};
+    let db = TestDb::sqlite().await;
+    let synth = db.fill(&small_spec()).await;
+    let run = *synth.run_ids.last().unwrap();
+    let earlier = synth.run_ids[5];
+    let verdict = |run_id, series: &str, verdict: &str, explanation: &str| NewVerdict {
+        run_id,
+        model: "model-01".into(),
+        series: series.into(),
+        verdict: verdict.into(),
+        numbers_json: r#"{"cusum_low": 6.25, "threshold": 5.0}"#.into(),
+        explanation: explanation.into(),
+        detector_state_json: "{}".into(),
+        created_at: 1,
+    };
+    let (main, _) = db
+        .store
+        .insert_verdict(&verdict(
+            run,
+            "main",
+            "likely_degradation",
+            "The lower CUSUM reached 6.25, above its threshold of 5.0.",
+        ))
+        .await
+        .unwrap();
+    db.store
+        .insert_verdict(&verdict(
+            run,
+            "grounding",
+            "noise",
+            "Within the usual range.",
+        ))
+        .await
+        .unwrap();
+    db.store
+        .insert_verdict(&verdict(run, "code_execution", "watch", "Two low days."))
+        .await
+        .unwrap();
+    db.store
+        .insert_verdict(&verdict(earlier, "main", "watch", "One low day."))
+        .await
+        .unwrap();
+    db.store
+        .schedule_retest(&NewRetest {
+            verdict_id: main.id,
+            model: "model-01".into(),
+            series: "main".into(),
+            items: 30,
+            epochs: 3,
+            created_at: 2,
+        })
+        .await
+        .unwrap();
+
+    let config = ReportConfig::default();
+    let data = load_report_data(&db.store, run, &config, 7).await.unwrap();
+    let m = data.model("model-01").unwrap();
+    assert_eq!(
+        m.verdicts
+            .iter()
+            .map(|v| (v.series.as_str(), v.verdict.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("main", "likely_degradation"),
+            ("code_execution", "watch"),
+            ("grounding", "noise")
+        ]
+    );
+    assert_eq!(m.verdicts[0].numbers["cusum_low"], 6.25);
+    assert!(m.verdicts[0].retest_id.is_some());
+    assert_eq!(m.history[5].main_verdict.as_deref(), Some("watch"));
+
+    let templates = Templates::load(None).unwrap();
+    let plan = plan_articles(&data, &config, Some("model-01"))
+        .unwrap()
+        .remove(0);
+    assert!(
+        plan.prose.fluctuation.starts_with(
+            "Verdict on the main score: likely_degradation. A confirmation retest is scheduled. \
+         The lower CUSUM reached 6.25, above its threshold of 5.0. \
+         Verdict on the code execution: watch. Two low days. In its 7 earlier smoke runs"
+        ),
+        "{}",
+        plan.prose.fluctuation
+    );
+    let md = render_article(&plan, &data, &config, &templates, Format::Markdown, None).unwrap();
+    assert!(md
+        .body
+        .contains("| main | likely_degradation | likely_degradation | scheduled |"));
+    assert!(md.body.contains(&format!(
+        "<title>#{run} 2025-12-03: likely_degradation</title>"
+    )));
+    assert!(md
+        .body
+        .contains(&format!("<title>#{earlier} 2025-12-01: watch</title>")));
+    let roundup = plan_articles(&data, &config, None).unwrap().remove(0);
+    assert!(roundup.prose.fluctuation.starts_with(
+        "Verdicts other than noise: model-01 on the main score: likely_degradation; model-01 on the code execution: watch."
+    ));
+
+    // A narrator may quote the explanation's numbers: they are stored data.
+    let stub =
+        chat_stub(|req| rewrite(req, |lead| format!("{lead} The lower CUSUM reached 6.25."))).await;
+    let narration = narrator(&stub.base_url).narrate(&data, &plan).await;
+    assert!(narration.accepted, "{:?}", narration.rejected_because);
+}
