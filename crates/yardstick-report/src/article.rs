@@ -2,7 +2,10 @@
 //! deterministic prose, and their rendering through the templates
 //! ([`render_article`]). Pure: [`ReportData`] in, text out.
 
-use crate::charts::{dimension_bars, history_chart, Bar, HistoryChartPoint, Marker, MarkerTone};
+use crate::charts::{
+    day_effect_chart, dimension_bars, history_chart, Band, Bar, DayEffectPoint, HistoryChartPoint,
+    Marker, MarkerTone,
+};
 use crate::config::ReportConfig;
 use crate::data::{ModelData, ReportData};
 use crate::narrator::Narration;
@@ -11,6 +14,7 @@ use crate::templates::{fmt_score, fmt_signed, Templates};
 use crate::ReportError;
 use serde::{Deserialize, Serialize};
 use yardstick_core::Dimension;
+use yardstick_stats::dist::normal_quantile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -173,6 +177,12 @@ fn roundup_plan(data: &ReportData, config: &ReportConfig) -> ArticlePlan {
             " {} ranks first with a published main score of {}.",
             l.model,
             fmt_score(l.main)
+        ));
+    }
+    if let Some(e) = data.day_effects.last().filter(|e| e.run_id == run.id) {
+        lead.push_str(&format!(
+            " Across the field, main scores moved {:+.1} points (SE {:.1}, {} models) against each model's earlier runs shown here.",
+            e.field_move, e.field_se, e.models
         ));
     }
     if anomalies.is_empty() {
@@ -346,6 +356,13 @@ fn anomaly_plan(data: &ReportData, config: &ReportConfig, model: &ModelData) -> 
 /// the main score's dimensions.
 fn fluctuation_text(data: &ReportData, model: &ModelData) -> String {
     let mut text = verdict_text(model);
+    let field = data.day_effects.last().filter(|e| e.run_id == data.run.id);
+    if let (Some(m), Some(field)) = (&model.field_relative, field) {
+        text.push_str(&format!(
+            " Against its {} earlier runs shown here, the main score moved {:+.1} (SE {:.1}); the field moved {:+.1}, so relative to the field the move is {:+.1} (SE {:.1}, p = {:.3}).",
+            m.baseline_days, m.absolute, m.absolute_se, field.field_move, m.relative, m.relative_se, m.relative_p
+        ));
+    }
     text.push(' ');
     text.push_str(&range_text(data, model));
     text
@@ -395,9 +412,10 @@ fn verdict_text(model: &ModelData) -> String {
 
 /// "main score" or a dimension's display name for a stored series id.
 fn series_name(series: &str) -> &str {
-    series
-        .parse::<crate::config::Series>()
-        .map_or(series, |s| s.display_name())
+    match crate::config::Series::parse(series) {
+        Ok(known) => crate::config::series_name(known),
+        Err(_) => series,
+    }
 }
 
 /// How a verdict is drawn on a history chart; `noise` is not drawn.
@@ -533,6 +551,30 @@ struct NarrationView<'a> {
     model: Option<&'a str>,
 }
 
+/// The field's move per run with 95% bands; `None` without any.
+fn day_effect_svg(data: &ReportData) -> Option<String> {
+    if data.day_effects.is_empty() {
+        return None;
+    }
+    let z = normal_quantile(0.975);
+    let points: Vec<DayEffectPoint> = data
+        .day_effects
+        .iter()
+        .map(|e| DayEffectPoint {
+            label: format!("#{} {}", e.run_id, e.label),
+            effect: e.field_move,
+            band: Some(Band {
+                low: e.field_move - z * e.field_se,
+                high: e.field_move + z * e.field_se,
+            }),
+        })
+        .collect();
+    Some(day_effect_chart(
+        "The field's move per run (day effect, 95% interval)",
+        &points,
+    ))
+}
+
 /// Renders one planned article; an accepted narration replaces the prose.
 pub fn render_article(
     plan: &ArticlePlan,
@@ -604,6 +646,7 @@ pub fn render_article(
                     threshold => config.anomaly_threshold,
                     charts => minijinja::context! {
                         main => dimension_bars(&format!("Main score, Run #{} (tick: previous run)", data.run.id), &bars),
+                        day_effect => day_effect_svg(data),
                     },
                     data_source => data_source,
                 },

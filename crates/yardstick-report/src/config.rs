@@ -2,10 +2,9 @@
 //! a template directory and the optional narrator.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 use yardstick_core::Dimension;
+pub use yardstick_runner::verdicts::Series;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,60 +73,26 @@ pub fn default_rules() -> Vec<AttentionRule> {
     ]
 }
 
-/// A score series: the published main score or one dimension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Series {
-    Main,
-    Dimension(Dimension),
-}
-
-impl Series {
-    pub fn id(self) -> &'static str {
-        match self {
-            Series::Main => "main",
-            Series::Dimension(d) => d.id(),
-        }
-    }
-
-    /// The name shown to readers.
-    pub fn display_name(self) -> &'static str {
-        match self {
-            Series::Main => "main score",
-            Series::Dimension(d) => d.display_name(),
-        }
+/// The name readers see for a series: "main score" or the dimension's name.
+pub fn series_name(series: Series) -> &'static str {
+    match series {
+        Series::Main => "main score",
+        Series::Dimension(d) => d.display_name(),
     }
 }
 
-impl fmt::Display for Series {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.id())
-    }
-}
+/// `main` or a dimension id in yardstick.toml.
+mod series_id {
+    use super::Series;
+    use serde::{Deserialize, Deserializer, Serializer};
 
-impl FromStr for Series {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s == "main" {
-            return Ok(Series::Main);
-        }
-        s.parse::<Dimension>().map(Series::Dimension).map_err(|_| {
-            format!(
-                "unknown series `{s}` (expected main, code_execution, grounding, judgment, communication or integrity)"
-            )
-        })
+    pub fn serialize<S: Serializer>(series: &Series, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(series.id())
     }
-}
 
-impl Serialize for Series {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.id())
-    }
-}
-
-impl<'de> Deserialize<'de> for Series {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Series, D::Error> {
+        let text = String::deserialize(d)?;
+        Series::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -137,6 +102,7 @@ impl<'de> Deserialize<'de> for Series {
 #[serde(deny_unknown_fields)]
 pub struct AttentionRule {
     /// `main` or a dimension id.
+    #[serde(with = "series_id")]
     pub dimension: Series,
     /// Fires when each of the last `runs` scores is below this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -258,6 +224,8 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(unknown.contains("unknown series `coding`"), "{unknown}");
+        let back = serde_json::to_value(&c.rules[0]).unwrap();
+        assert_eq!(back["dimension"], "code_execution");
         let long = ReportConfig {
             history_runs: 5,
             rules: vec![AttentionRule {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use yardstick_core::scoring::{score_run, Gate};
 use yardstick_core::Dimension;
 use yardstick_runner::leaderboard::{board, BoardRow};
+use yardstick_stats::day_effect::{day_effect, ModelDays, ModelMove, Scored};
 use yardstick_store::{OutcomeRow, RunRow, Store, StoreError, VerdictRow};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -18,6 +19,21 @@ pub struct ReportData {
     pub stability_window: usize,
     /// Ranked as on the board: by published main score, models without one last.
     pub models: Vec<ModelData>,
+    /// The field's shared move in each run of the history that has one
+    /// (two or more models with an earlier run), oldest first.
+    pub day_effects: Vec<DayEffectData>,
+}
+
+/// γ̂ of one run: the mean move of the models against their own earlier runs
+/// in the history (`yardstick_stats::day_effect`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayEffectData {
+    pub run_id: i64,
+    pub label: String,
+    pub field_move: f64,
+    pub field_se: f64,
+    /// Models behind the estimate.
+    pub models: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -58,6 +74,9 @@ pub struct ModelData {
     pub value: Option<f64>,
     /// The verdicts stored for this model in this run, main first.
     pub verdicts: Vec<VerdictData>,
+    /// This run's move against the model's earlier runs in the history, and
+    /// relative to the field's move; `None` without an earlier run or a field.
+    pub field_relative: Option<ModelMove>,
     /// This kind's runs with the model, oldest first, ending with this run.
     pub history: Vec<HistoryPoint>,
 }
@@ -96,6 +115,9 @@ pub struct HistoryPoint {
     pub label: String,
     pub main: Option<f64>,
     pub dimensions: BTreeMap<Dimension, f64>,
+    /// The main score's standard error from item sampling (0 when it cannot
+    /// be estimated), as the verdicts use it.
+    pub main_se: Option<f64>,
     /// The verdict on the main score stored for this run, if any.
     pub main_verdict: Option<String>,
 }
@@ -147,6 +169,7 @@ pub async fn load_report_data(
         }
     }
     let history = history_by_model(&runs, outcomes, &verdicts);
+    let (day_effects, mut moves) = day_effects(&runs, &history, run_id);
     let items = store.run_items(run_id).await?.len();
     let mut rank = 0;
     let models = board
@@ -159,19 +182,74 @@ pub async fn load_report_data(
             let stored = verdicts
                 .get(&(row.model.clone(), run_id))
                 .map_or(&[][..], Vec::as_slice);
-            Ok(model_data(
+            let mut model = model_data(
                 row,
                 row.scores.main.is_some().then_some(rank),
                 history.get(&row.model).cloned().unwrap_or_default(),
                 verdict_data(stored)?,
-            ))
+            );
+            model.field_relative = moves.remove(&row.model);
+            Ok(model)
         })
         .collect::<Result<_, ReportError>>()?;
     Ok(ReportData {
         run: run_summary(&board.run, items),
         stability_window: board.window,
         models,
+        day_effects,
     })
+}
+
+/// The field's move in each run of the history (each model's main score
+/// against its earlier runs shown), and each model's move in run `current`.
+fn day_effects(
+    runs: &[RunRow],
+    history: &BTreeMap<String, Vec<HistoryPoint>>,
+    current: i64,
+) -> (Vec<DayEffectData>, BTreeMap<String, ModelMove>) {
+    let scored = |p: &HistoryPoint| {
+        Some(Scored {
+            score: p.main?,
+            se: p.main_se?,
+        })
+    };
+    let mut effects = Vec::new();
+    let mut current_moves = BTreeMap::new();
+    for run in runs.iter().rev() {
+        let mut names = Vec::new();
+        let mut days = Vec::new();
+        for (model, points) in history {
+            let Some(at) = points.iter().position(|p| p.run_id == run.id) else {
+                continue;
+            };
+            let Some(latest) = scored(&points[at]) else {
+                continue;
+            };
+            names.push(model.clone());
+            days.push(ModelDays {
+                latest,
+                baseline: points[..at].iter().filter_map(scored).collect(),
+            });
+        }
+        let Some(effect) = day_effect(&days) else {
+            continue;
+        };
+        if run.id == current {
+            current_moves = names
+                .into_iter()
+                .zip(effect.moves.iter().copied())
+                .filter_map(|(name, m)| Some((name, m?)))
+                .collect();
+        }
+        effects.push(DayEffectData {
+            run_id: run.id,
+            label: run.label.clone(),
+            field_move: effect.field_move,
+            field_se: effect.field_se,
+            models: effect.models,
+        });
+    }
+    (effects, current_moves)
 }
 
 fn run_summary(run: &RunRow, items: usize) -> RunSummary {
@@ -259,6 +337,7 @@ fn model_data(
         cost_usd: scores.cost_usd,
         value: scores.value,
         verdicts,
+        field_relative: None,
         history,
     }
 }
@@ -299,6 +378,7 @@ fn history_by_model(
                 .iter()
                 .map(|(d, s)| (*d, s.score))
                 .collect(),
+            main_se: Series::Main.point(&scores).map(|(_, se)| se),
             main_verdict,
         });
     }

@@ -22,9 +22,10 @@ mod templates;
 pub use article::{
     plan_articles, render_article, Article, ArticleKind, ArticlePlan, Format, Prose,
 };
-pub use config::{AttentionRule, ConfigError, NarratorConfig, ReportConfig, Series};
+pub use config::{series_name, AttentionRule, ConfigError, NarratorConfig, ReportConfig, Series};
 pub use data::{
-    load_report_data, DimensionData, HistoryPoint, ModelData, ReportData, RunSummary, VerdictData,
+    load_report_data, DayEffectData, DimensionData, HistoryPoint, ModelData, ReportData,
+    RunSummary, VerdictData,
 };
 pub use narrator::{Narration, Narrator};
 pub use templates::Templates;

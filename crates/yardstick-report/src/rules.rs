@@ -1,14 +1,15 @@
 //! "Should we pay close attention?": the configured rules applied to one
 //! model's history. Pure.
 
-use crate::config::{AttentionRule, Series};
+use crate::config::{series_name, AttentionRule};
 use crate::data::ModelData;
 use serde::Serialize;
 
 /// One rule checked against one model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
-    pub series: Series,
+    /// `main` or a dimension id.
+    pub series: &'static str,
     pub series_name: &'static str,
     pub action: String,
     /// The rule in words, e.g. "code execution below 70.0 in 3 consecutive runs".
@@ -60,8 +61,8 @@ fn check(rule: &AttentionRule, model: &ModelData) -> Finding {
             _ => false,
         });
     Finding {
-        series: rule.dimension,
-        series_name: rule.dimension.display_name(),
+        series: rule.dimension.id(),
+        series_name: series_name(rule.dimension),
         action: rule.action.clone(),
         condition: describe(rule),
         fired: complete && below_holds && drop_holds,
@@ -71,7 +72,7 @@ fn check(rule: &AttentionRule, model: &ModelData) -> Finding {
 }
 
 fn describe(rule: &AttentionRule) -> String {
-    let name = rule.dimension.display_name();
+    let name = series_name(rule.dimension);
     let runs = if rule.runs == 1 {
         "in the latest run".to_string()
     } else {
@@ -94,6 +95,7 @@ fn describe(rule: &AttentionRule) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Series;
     use crate::data::HistoryPoint;
     use yardstick_core::Dimension;
 
@@ -116,6 +118,7 @@ mod tests {
             cost_usd: 0.0,
             value: None,
             verdicts: Vec::new(),
+            field_relative: None,
             history: code
                 .iter()
                 .enumerate()
@@ -124,6 +127,7 @@ mod tests {
                     label: format!("d{i}"),
                     main: c.map(|c| c * 0.9),
                     dimensions: c.iter().map(|c| (Dimension::CodeExecution, *c)).collect(),
+                    main_se: None,
                     main_verdict: None,
                 })
                 .collect(),

@@ -93,6 +93,44 @@ async fn cross_check(db: &TestDb) {
             published_main(&then[&m.model])
         ));
     }
+    // The field's move: each model's main score against the mean of its
+    // earlier runs, averaged over the models (γ̂), and each model relative to it.
+    let mut mains: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in &synth.run_ids {
+        for (model, dims) in dimension_means(&db.url, *r).await {
+            mains.entry(model).or_default().push(published_main(&dims));
+        }
+    }
+    let absolute: BTreeMap<&str, f64> = mains
+        .iter()
+        .map(|(m, v)| {
+            let (today, before) = v.split_last().unwrap();
+            (
+                m.as_str(),
+                today - before.iter().sum::<f64>() / before.len() as f64,
+            )
+        })
+        .collect();
+    let field = absolute.values().sum::<f64>() / absolute.len() as f64;
+    assert_eq!(
+        data.day_effects.len(),
+        7,
+        "every run but the first has a baseline"
+    );
+    let last = data.day_effects.last().unwrap();
+    assert_eq!((last.run_id, last.models), (run, 5));
+    assert!(
+        (last.field_move - field).abs() < 1e-9,
+        "{} vs {field}",
+        last.field_move
+    );
+    for m in &data.models {
+        let moved = m.field_relative.unwrap();
+        assert!((moved.absolute - absolute[m.model.as_str()]).abs() < 1e-9);
+        assert!((moved.relative - (absolute[m.model.as_str()] - field)).abs() < 1e-9);
+        assert_eq!(moved.baseline_days, 7);
+    }
+
     // Ranked by published main score.
     let mains: Vec<f64> = data.models.iter().map(|m| m.main.unwrap()).collect();
     assert!(mains.windows(2).all(|w| w[0] >= w[1]), "{mains:?}");
@@ -146,6 +184,13 @@ async fn cross_check(db: &TestDb) {
     assert!(roundup.body.contains(&format!(
         "Data source: [Run #{run} — raw data](/runs/{run})"
     )));
+    assert!(roundup.body.contains(&format!(
+        "Across the field, main scores moved {field:+.1} points (SE {:.1}, 5 models)",
+        last.field_se
+    )));
+    assert!(roundup
+        .body
+        .contains("<title>The field&#39;s move per run (day effect, 95% interval)</title>"));
 
     let plan = plans
         .iter()
@@ -186,6 +231,14 @@ async fn cross_check(db: &TestDb) {
         article.body.matches("<svg").count(),
         2,
         "history and dimension charts"
+    );
+    let relative = absolute["model-01"] - field;
+    assert!(
+        article.body.contains(&format!(
+            "the field moved {field:+.1}, so relative to the field the move is {relative:+.1}"
+        )),
+        "{}",
+        article.body
     );
     assert!(article.body.ends_with(&format!(
         "Data source: [Run #{run} — raw data](/runs/{run})\n"
@@ -536,7 +589,7 @@ async fn stored_verdicts_drive_the_fluctuation_section_and_the_history_markers()
         plan.prose.fluctuation.starts_with(
             "Verdict on the main score: likely_degradation. A confirmation retest is scheduled. \
          The lower CUSUM reached 6.25, above its threshold of 5.0. \
-         Verdict on the code execution: watch. Two low days. In its 7 earlier smoke runs"
+         Verdict on the code execution: watch. Two low days. Against its 7 earlier runs shown here"
         ),
         "{}",
         plan.prose.fluctuation
