@@ -7,6 +7,7 @@ use crate::charts::{
     Marker, MarkerTone,
 };
 use crate::config::ReportConfig;
+use crate::data::HistoryPoint;
 use crate::data::{ModelData, ReportData};
 use crate::narrator::Narration;
 use crate::rules::{evaluate, Finding};
@@ -15,6 +16,7 @@ use crate::ReportError;
 use serde::{Deserialize, Serialize};
 use yardstick_core::Dimension;
 use yardstick_stats::dist::normal_quantile;
+use yardstick_stats::interval::Interval;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -179,9 +181,9 @@ fn roundup_plan(data: &ReportData, config: &ReportConfig) -> ArticlePlan {
             fmt_score(l.main)
         ));
     }
-    if let Some(e) = data.day_effects.last().filter(|e| e.run_id == run.id) {
+    if let Some(e) = &data.field_move {
         lead.push_str(&format!(
-            " Across the field, main scores moved {:+.1} points (SE {:.1}, {} models) against each model's earlier runs shown here.",
+            " Across the field, raw main scores moved {:+.1} points (SE {:.1}, {} models) against each model's earlier runs.",
             e.field_move, e.field_se, e.models
         ));
     }
@@ -356,10 +358,9 @@ fn anomaly_plan(data: &ReportData, config: &ReportConfig, model: &ModelData) -> 
 /// the main score's dimensions.
 fn fluctuation_text(data: &ReportData, model: &ModelData) -> String {
     let mut text = verdict_text(model);
-    let field = data.day_effects.last().filter(|e| e.run_id == data.run.id);
-    if let (Some(m), Some(field)) = (&model.field_relative, field) {
+    if let (Some(m), Some(field)) = (&model.field_relative, &data.field_move) {
         text.push_str(&format!(
-            " Against its {} earlier runs shown here, the main score moved {:+.1} (SE {:.1}); the field moved {:+.1}, so relative to the field the move is {:+.1} (SE {:.1}, p = {:.3}).",
+            " Against its {} earlier runs, the raw main score moved {:+.1} (SE {:.1}); the field moved {:+.1}, so relative to the field the move is {:+.1} (SE {:.1}, p = {:.3}).",
             m.baseline_days, m.absolute, m.absolute_se, field.field_move, m.relative, m.relative_se, m.relative_p
         ));
     }
@@ -522,6 +523,7 @@ fn finding_text(f: &Finding) -> String {
 struct TableRow {
     name: &'static str,
     now: Option<f64>,
+    interval: Option<Interval>,
     previous: Option<f64>,
     delta: Option<f64>,
 }
@@ -551,6 +553,29 @@ struct NarrationView<'a> {
     model: Option<&'a str>,
 }
 
+fn band_of(i: &Interval) -> Band {
+    Band {
+        low: i.low,
+        high: i.high,
+    }
+}
+
+/// A history point's 95% band: the board's interval for the report's run,
+/// else the main score ± z·SE of item sampling (as the verdicts use it).
+fn history_band(p: &HistoryPoint, model: &ModelData, run: i64) -> Option<Band> {
+    if p.run_id == run {
+        return model.main_interval.as_ref().map(band_of);
+    }
+    let (main, se) = (p.main?, p.main_se?);
+    (se > 0.0).then(|| {
+        let z = normal_quantile(0.975);
+        Band {
+            low: (main - z * se).max(0.0),
+            high: (main + z * se).min(100.0),
+        }
+    })
+}
+
 /// The field's move per run with 95% bands; `None` without any.
 fn day_effect_svg(data: &ReportData) -> Option<String> {
     if data.day_effects.is_empty() {
@@ -570,7 +595,7 @@ fn day_effect_svg(data: &ReportData) -> Option<String> {
         })
         .collect();
     Some(day_effect_chart(
-        "The field's move per run (day effect, 95% interval)",
+        "The field's move per run (day effect on the main score, 95% interval)",
         &points,
     ))
 }
@@ -629,7 +654,7 @@ pub fn render_article(
                     Some(Bar {
                         label: m.model.clone(),
                         value: m.main?,
-                        band: None,
+                        band: m.main_interval.as_ref().map(band_of),
                         previous: m.previous_main,
                     })
                 })
@@ -660,12 +685,14 @@ pub fn render_article(
             let mut table = vec![TableRow {
                 name: "main score",
                 now: model.main,
+                interval: model.main_interval.clone(),
                 previous: model.previous_main,
                 delta: model.delta_main,
             }];
             table.extend(model.dimensions.iter().map(|d| TableRow {
                 name: d.name,
                 now: Some(d.score),
+                interval: d.interval.clone(),
                 previous: d.previous,
                 delta: d.delta,
             }));
@@ -675,7 +702,7 @@ pub fn render_article(
                 .map(|p| HistoryChartPoint {
                     label: format!("#{} {}", p.run_id, p.label),
                     value: p.main,
-                    band: None,
+                    band: history_band(p, model, data.run.id),
                     marker: p.main_verdict.as_deref().and_then(marker_of),
                 })
                 .collect();
@@ -685,7 +712,7 @@ pub fn render_article(
                 .map(|d| Bar {
                     label: d.name.to_string(),
                     value: d.score,
-                    band: None,
+                    band: d.interval.as_ref().map(band_of),
                     previous: d.previous,
                 })
                 .collect();

@@ -8,11 +8,12 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use yardstick_core::scoring::{score_run, Gate};
 use yardstick_core::Dimension;
-use yardstick_runner::leaderboard::{board, BoardRow};
+use yardstick_runner::leaderboard::{board, BoardRow, FieldMove};
 use yardstick_stats::day_effect::{day_effect, ModelDays, ModelMove, Scored};
+use yardstick_stats::interval::Interval;
 use yardstick_store::{OutcomeRow, RunRow, Store, StoreError, VerdictRow};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ReportData {
     pub run: RunSummary,
     /// W of the stability score (runs of the kind it looks at).
@@ -20,8 +21,12 @@ pub struct ReportData {
     /// Ranked as on the board: by published main score, models without one last.
     pub models: Vec<ModelData>,
     /// The field's shared move in each run of the history that has one
-    /// (two or more models with an earlier run), oldest first.
+    /// (two or more models with an earlier run), oldest first: each model's
+    /// published main score against its earlier runs in the history.
     pub day_effects: Vec<DayEffectData>,
+    /// The board's day effect of this run (raw main score against each
+    /// model's earlier runs within the stability window).
+    pub field_move: Option<FieldMove>,
 }
 
 /// γ̂ of one run: the mean move of the models against their own earlier runs
@@ -74,9 +79,11 @@ pub struct ModelData {
     pub value: Option<f64>,
     /// The verdicts stored for this model in this run, main first.
     pub verdicts: Vec<VerdictData>,
-    /// This run's move against the model's earlier runs in the history, and
+    /// The board's move of this model against its earlier runs, and
     /// relative to the field's move; `None` without an earlier run or a field.
     pub field_relative: Option<ModelMove>,
+    /// The board's 95% interval of the published main score.
+    pub main_interval: Option<Interval>,
     /// This kind's runs with the model, oldest first, ending with this run.
     pub history: Vec<HistoryPoint>,
 }
@@ -107,6 +114,8 @@ pub struct DimensionData {
     pub items: usize,
     pub previous: Option<f64>,
     pub delta: Option<f64>,
+    /// The board's 95% interval.
+    pub interval: Option<Interval>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -169,7 +178,7 @@ pub async fn load_report_data(
         }
     }
     let history = history_by_model(&runs, outcomes, &verdicts);
-    let (day_effects, mut moves) = day_effects(&runs, &history, run_id);
+    let day_effects = day_effects(&runs, &history);
     let items = store.run_items(run_id).await?.len();
     let mut rank = 0;
     let models = board
@@ -182,14 +191,12 @@ pub async fn load_report_data(
             let stored = verdicts
                 .get(&(row.model.clone(), run_id))
                 .map_or(&[][..], Vec::as_slice);
-            let mut model = model_data(
+            Ok(model_data(
                 row,
                 row.scores.main.is_some().then_some(rank),
                 history.get(&row.model).cloned().unwrap_or_default(),
                 verdict_data(stored)?,
-            );
-            model.field_relative = moves.remove(&row.model);
-            Ok(model)
+            ))
         })
         .collect::<Result<_, ReportError>>()?;
     Ok(ReportData {
@@ -197,16 +204,16 @@ pub async fn load_report_data(
         stability_window: board.window,
         models,
         day_effects,
+        field_move: board.day_effect.clone(),
     })
 }
 
-/// The field's move in each run of the history (each model's main score
-/// against its earlier runs shown), and each model's move in run `current`.
+/// The field's move in each run of the history (each model's published main
+/// score with its sampling SE against its earlier runs shown).
 fn day_effects(
     runs: &[RunRow],
     history: &BTreeMap<String, Vec<HistoryPoint>>,
-    current: i64,
-) -> (Vec<DayEffectData>, BTreeMap<String, ModelMove>) {
+) -> Vec<DayEffectData> {
     let scored = |p: &HistoryPoint| {
         Some(Scored {
             score: p.main?,
@@ -214,42 +221,28 @@ fn day_effects(
         })
     };
     let mut effects = Vec::new();
-    let mut current_moves = BTreeMap::new();
     for run in runs.iter().rev() {
-        let mut names = Vec::new();
-        let mut days = Vec::new();
-        for (model, points) in history {
-            let Some(at) = points.iter().position(|p| p.run_id == run.id) else {
-                continue;
-            };
-            let Some(latest) = scored(&points[at]) else {
-                continue;
-            };
-            names.push(model.clone());
-            days.push(ModelDays {
-                latest,
-                baseline: points[..at].iter().filter_map(scored).collect(),
+        let days: Vec<ModelDays> = history
+            .values()
+            .filter_map(|points| {
+                let at = points.iter().position(|p| p.run_id == run.id)?;
+                Some(ModelDays {
+                    latest: scored(&points[at])?,
+                    baseline: points[..at].iter().filter_map(scored).collect(),
+                })
+            })
+            .collect();
+        if let Some(effect) = day_effect(&days) {
+            effects.push(DayEffectData {
+                run_id: run.id,
+                label: run.label.clone(),
+                field_move: effect.field_move,
+                field_se: effect.field_se,
+                models: effect.models,
             });
         }
-        let Some(effect) = day_effect(&days) else {
-            continue;
-        };
-        if run.id == current {
-            current_moves = names
-                .into_iter()
-                .zip(effect.moves.iter().copied())
-                .filter_map(|(name, m)| Some((name, m?)))
-                .collect();
-        }
-        effects.push(DayEffectData {
-            run_id: run.id,
-            label: run.label.clone(),
-            field_move: effect.field_move,
-            field_se: effect.field_se,
-            models: effect.models,
-        });
     }
-    (effects, current_moves)
+    effects
 }
 
 fn run_summary(run: &RunRow, items: usize) -> RunSummary {
@@ -316,6 +309,7 @@ fn model_data(
                 items: s.items,
                 previous: delta.map(|x| s.score - x),
                 delta,
+                interval: row.intervals.dimensions.get(d).cloned(),
             }
         })
         .collect();
@@ -337,7 +331,8 @@ fn model_data(
         cost_usd: scores.cost_usd,
         value: scores.value,
         verdicts,
-        field_relative: None,
+        field_relative: row.day_move,
+        main_interval: row.intervals.main.clone(),
         history,
     }
 }

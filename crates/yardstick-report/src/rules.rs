@@ -119,6 +119,7 @@ mod tests {
             value: None,
             verdicts: Vec::new(),
             field_relative: None,
+            main_interval: None,
             history: code
                 .iter()
                 .enumerate()

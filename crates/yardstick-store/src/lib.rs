@@ -20,6 +20,7 @@
 //! single writer task.
 
 mod error;
+mod history;
 mod open;
 mod types;
 mod verdicts;
