@@ -1,4 +1,4 @@
-//! `report-bench URL [ITERATIONS]`: times the daily report of the newest run
+//! `yardstick-report-bench URL [ITERATIONS]`: times the daily report of the newest run
 //! in the database at URL (made with `synth-db`): reading its data from the
 //! store, planning the articles and rendering them as Markdown and HTML.
 //! Prints each phase's median and the worst total.
@@ -17,7 +17,7 @@ const STABILITY_WINDOW: usize = 7;
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(url) = args.first() else {
-        bail!("usage: report-bench URL [ITERATIONS]");
+        bail!("usage: yardstick-report-bench URL [ITERATIONS]");
     };
     let iterations: usize = args
         .get(1)
