@@ -685,14 +685,14 @@ pub fn render_article(
             let mut table = vec![TableRow {
                 name: "main score",
                 now: model.main,
-                interval: model.main_interval.clone(),
+                interval: model.main_interval,
                 previous: model.previous_main,
                 delta: model.delta_main,
             }];
             table.extend(model.dimensions.iter().map(|d| TableRow {
                 name: d.name,
                 now: Some(d.score),
-                interval: d.interval.clone(),
+                interval: d.interval,
                 previous: d.previous,
                 delta: d.delta,
             }));

@@ -309,7 +309,7 @@ fn model_data(
                 items: s.items,
                 previous: delta.map(|x| s.score - x),
                 delta,
-                interval: row.intervals.dimensions.get(d).cloned(),
+                interval: row.intervals.dimensions.get(d).copied(),
             }
         })
         .collect();
@@ -332,7 +332,7 @@ fn model_data(
         value: scores.value,
         verdicts,
         field_relative: row.day_move,
-        main_interval: row.intervals.main.clone(),
+        main_interval: row.intervals.main,
         history,
     }
 }

@@ -129,7 +129,7 @@ async fn cross_check(db: &TestDb) {
     for m in &data.models {
         let moved = m.field_relative.unwrap();
         assert!((moved.relative - (moved.absolute - board_field.field_move)).abs() < 1e-9);
-        let interval = m.main_interval.clone().unwrap();
+        let interval = m.main_interval.unwrap();
         assert!(interval.low <= m.main.unwrap() && m.main.unwrap() <= interval.high);
     }
 
@@ -213,7 +213,7 @@ async fn cross_check(db: &TestDb) {
         article.body
     );
     let m01 = data.model("model-01").unwrap();
-    let mi = m01.main_interval.clone().unwrap();
+    let mi = m01.main_interval.unwrap();
     assert!(
         article.body.contains(&format!(
             "| main score | {main_now:.1} | {:.1}–{:.1} | {main_then:.1} | {:+.1} |",
@@ -230,7 +230,6 @@ async fn cross_check(db: &TestDb) {
         .dimension(yardstick_core::Dimension::CodeExecution)
         .unwrap()
         .interval
-        .clone()
         .unwrap();
     assert!(article.body.contains(&format!(
         "| code execution | {code_now:.1} | {:.1}–{:.1} | {code_then:.1} | {:+.1} |",
