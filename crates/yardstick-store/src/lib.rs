@@ -20,6 +20,7 @@
 //! single writer task.
 
 mod error;
+mod history;
 mod open;
 mod types;
 mod verdicts;
@@ -78,6 +79,7 @@ macro_rules! grade_columns {
 
 // After the column macros, which it uses.
 mod browse;
+mod report;
 
 impl Store {
     /// Opens (creating if needed) and migrates the database at `url`:
@@ -664,27 +666,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(query_err(format!("reading the outcomes of run #{run_id}")))?;
-        rows.iter()
-            .map(|row| {
-                let r = Reader::new(row, "attempts");
-                let error_class: Option<String> = r.get("error_class")?;
-                let answered = error_class.is_none();
-                let score: Option<f64> = r.get("score")?;
-                Ok(OutcomeRow {
-                    model: r.get("model")?,
-                    item_id: r.get("item_id")?,
-                    item_version: r.get("item_version")?,
-                    dimension: r.dimension("dimension")?,
-                    epoch: r.u32("epoch")?,
-                    answered,
-                    error_class,
-                    input_tokens: r.u64("input_tokens")?,
-                    output_tokens: r.u64("output_tokens")?,
-                    // A failed request is never scored, whatever was stored.
-                    score: score.filter(|_| answered),
-                })
-            })
-            .collect()
+        rows.iter().map(read_outcome).collect()
     }
 
     /// Runs of `kind` in which `model` has attempts, with number below
@@ -829,6 +811,28 @@ fn read_grade(row: &AnyRow) -> Result<GradeRow> {
         checks_json: r.get("checks_json")?,
         extracted: r.get("extracted")?,
         created_at: r.get("created_at")?,
+    })
+}
+
+/// An [`OutcomeRow`] from a query selecting `model, item_id, item_version,
+/// dimension, epoch, error_class, input_tokens, output_tokens, score`.
+fn read_outcome(row: &AnyRow) -> Result<OutcomeRow> {
+    let r = Reader::new(row, "attempts");
+    let error_class: Option<String> = r.get("error_class")?;
+    let answered = error_class.is_none();
+    let score: Option<f64> = r.get("score")?;
+    Ok(OutcomeRow {
+        model: r.get("model")?,
+        item_id: r.get("item_id")?,
+        item_version: r.get("item_version")?,
+        dimension: r.dimension("dimension")?,
+        epoch: r.u32("epoch")?,
+        answered,
+        error_class,
+        input_tokens: r.u64("input_tokens")?,
+        output_tokens: r.u64("output_tokens")?,
+        // A failed request is never scored, whatever was stored.
+        score: score.filter(|_| answered),
     })
 }
 

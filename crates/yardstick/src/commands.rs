@@ -84,6 +84,9 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
             sandbox,
         } => crate::cmd_serve::serve(ctx, addr, schedule, sandbox).await,
         Command::Daemon { sandbox } => crate::cmd_serve::daemon(ctx, sandbox).await,
+        Command::Report(args) => {
+            crate::cmd_report::report(&ctx.config, ctx.existing_store().await?, args).await
+        }
     }
 }
 

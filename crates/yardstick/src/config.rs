@@ -59,6 +59,9 @@ pub struct Config {
     /// `[serve]`: dashboard address, action token and schedule.
     #[serde(default)]
     pub serve: yardstick_server::ServeConfig,
+    /// `[report]`: articles, attention rules, narrator.
+    #[serde(default)]
+    pub report: yardstick_report::ReportConfig,
     /// Where the file was read from (None = built-in defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -105,6 +108,7 @@ impl Config {
             verdicts: Default::default(),
             alerts: Default::default(),
             serve: Default::default(),
+            report: Default::default(),
             source: None,
         }
     }
@@ -153,6 +157,7 @@ impl Config {
         self.verdicts
             .validate()
             .and_then(|()| self.alerts.validate())
+            .and_then(|()| self.report.validate().map_err(|e| e.to_string()))
             .map_err(|e| anyhow::anyhow!("{}: {e}", self.where_()))?;
         if self.stability_window < 3 {
             bail!(
@@ -253,6 +258,7 @@ mod tests {
         let c = Config::parse(EXAMPLE, Path::new("yardstick.toml")).unwrap();
         assert!(c.models.len() >= 3);
         assert_eq!(c.kind("smoke").unwrap().per_dimension, Some(2));
+        assert_eq!(c.report.rules.len(), 2);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod bank_source;
 mod cmd_verdicts;
 mod cmd_serve;
+mod cmd_report;
 mod code;
 mod commands;
 mod config;
@@ -159,6 +160,8 @@ enum Command {
         #[command(flatten)]
         sandbox: SandboxArgs,
     },
+    /// Write a run's articles: the daily roundup and an anomaly article per model that moved.
+    Report(cmd_report::ReportArgs),
 }
 
 #[derive(Subcommand)]
