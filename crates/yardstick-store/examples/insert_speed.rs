@@ -45,6 +45,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
             references: vec!["4".into()],
             tags: vec![],
+            known_bad: vec![],
+            judged: None,
         })
         .collect();
     let t = Instant::now();

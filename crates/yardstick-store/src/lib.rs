@@ -20,10 +20,12 @@
 //! single writer task.
 
 mod error;
+mod judge;
 mod open;
 mod types;
 
 pub use error::StoreError;
+pub use judge::{JudgedGrade, JudgementRow, NewJudgement, PanelScoreRow, RunJudge};
 pub use types::{
     AttemptRow, Backend, GradeRow, Inserted, ModelRow, NewAttempt, NewGrade, NewRun, OutcomeRow,
     RunItem, RunRow, RunStatus,

@@ -162,6 +162,8 @@ pub fn item(id: &str, dimension: Dimension, prompt: &str) -> Item {
         },
         references: vec!["4".into()],
         tags: vec!["t".into()],
+        known_bad: vec![],
+        judged: None,
     }
 }
 
