@@ -71,6 +71,11 @@ pub struct JudgePanel {
     pub samples: u32,
     /// Further tries of a sample whose reply could not be parsed.
     pub parse_retries: u32,
+    /// The frozen calibration set each judge re-grades once per run.
+    pub calibration: Arc<Vec<CalibrationEntry>>,
+    /// Drift (mean |today − frozen|, on the criteria's scales) above which
+    /// a run's judged scores are marked unreliable.
+    pub drift_threshold: f64,
 }
 
 /// Which text a sample showed first.
@@ -319,10 +324,10 @@ impl JudgePanel {
     /// Re-grades the frozen calibration set with every judge; drift per
     /// judge = mean |today's median − frozen score| over every criterion of
     /// every entry the judge could score.
-    pub async fn calibrate(&self, entries: &[CalibrationEntry]) -> Vec<Calibration> {
+    pub async fn calibrate(&self) -> Vec<Calibration> {
         let mut out = Vec::new();
         for judge in &self.judges {
-            let cases = entries.iter().map(|entry| async move {
+            let cases = self.calibration.iter().map(|entry| async move {
                 let case = Case {
                     rubric: &entry.rubric,
                     question: &entry.question,
@@ -336,6 +341,7 @@ impl JudgePanel {
             let mut calibration = Calibration {
                 judge: judge.spec.name.clone(),
                 drift: None,
+                unreliable: false,
                 scored: 0,
                 failed: Vec::new(),
                 judgements: Vec::new(),
@@ -358,6 +364,12 @@ impl JudgePanel {
                 }
             }
             calibration.drift = drift(&pairs);
+            calibration.unreliable = match calibration.drift {
+                Some(d) => d > self.drift_threshold,
+                // A set that exists but could not be scored at all says
+                // nothing good about the judge.
+                None => !self.calibration.is_empty(),
+            };
             out.push(calibration);
         }
         out
@@ -371,6 +383,9 @@ pub struct Calibration {
     /// Mean absolute difference from the frozen scores, on the criteria's
     /// scales; `None` when no entry could be scored.
     pub drift: Option<f64>,
+    /// Drift above the panel's threshold, or a calibration set none of
+    /// which could be scored.
+    pub unreliable: bool,
     /// Entries scored.
     pub scored: usize,
     /// Entries the judge could not score, with why.

@@ -77,6 +77,8 @@ fn graders(judges: Vec<Judge>, samples: u32, parse_retries: u32) -> Graders {
         judges,
         samples,
         parse_retries,
+        calibration: Arc::new(Vec::new()),
+        drift_threshold: 0.5,
     }))
 }
 
@@ -336,19 +338,23 @@ async fn calibration_drift_is_the_mean_distance_from_the_frozen_scores() {
         ]
         .into(),
     };
-    let entries = [entry("cal-1", 1, 0), entry("cal-2", 5, 3)];
+    let entries = vec![entry("cal-1", 1, 0), entry("cal-2", 5, 3)];
     // A judge that drifted: it now gives everything 4 and 2.
     let server = Server::start(vec![reply("{\"accuracy\": 4, \"reasoning\": 2}")]).await;
-    let panel = JudgePanel {
+    let panel = |threshold: f64| JudgePanel {
         judges: vec![judge_for(&server, "judge-a", 5.0)],
         samples: 1,
         parse_retries: 0,
+        calibration: Arc::new(entries.clone()),
+        drift_threshold: threshold,
     };
-    let result = panel.calibrate(&entries).await;
+    let result = panel(0.5).calibrate().await;
     assert_eq!(result.len(), 1);
     let c = &result[0];
     // |4−1| + |2−0| + |4−5| + |2−3| = 7 over 4 scores.
     assert_eq!(c.drift, Some(1.75));
+    assert!(c.unreliable);
+    assert!(!panel(2.0).calibrate().await[0].unreliable);
     assert_eq!((c.scored, c.failed.len(), c.judgements.len()), (2, 0, 2));
     let ids: Vec<&str> = c.judgements.iter().map(|(id, _)| id.as_str()).collect();
     assert!(ids.contains(&"cal-1") && ids.contains(&"cal-2"));

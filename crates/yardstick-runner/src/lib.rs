@@ -8,10 +8,12 @@
 //! also how an interrupted run resumes.
 
 mod execute;
+mod judging;
 pub mod leaderboard;
 mod plan;
 
 pub use execute::{execute, regrade, Event, Model, RunSummary};
+pub use judging::{panel_agreement, same_family};
 pub use plan::{create_run, RunConfig, RunOptions};
 
 /// Failures of the engine itself (not of the models: those are stored).
