@@ -1,6 +1,7 @@
 //! One function per command. Each loads what it needs (configuration, bank,
 //! store, providers) in the order that fails fastest and stores least.
 
+use crate::cmd_judge;
 use crate::code::GraderSet;
 use crate::config::{Config, CONFIG_FILE, EXAMPLE};
 use crate::progress::Progress;
@@ -212,14 +213,16 @@ async fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
     let models = connect::connect(&specs)?;
     // The sandbox is built only when the draw can contain code items, and
     // before anything is stored: a host that cannot run them fails here.
-    let graders = GraderSet::for_items(
+    let drawable = || {
         bank.iter().map(|b| &b.item).filter(|i| {
             kind.dimensions
                 .as_ref()
                 .is_none_or(|d| d.contains(&i.dimension))
-        }),
-        args.sandbox.allow_unconfined,
-    )?;
+        })
+    };
+    let graders = GraderSet::for_items(drawable(), args.sandbox.allow_unconfined)?;
+    // The judges too are set up before anything is stored.
+    let graders = cmd_judge::add_judge(graders, drawable(), &ctx.config, bank.calibration.clone())?;
     let store = ctx.store().await?;
     let options = RunOptions {
         kind: args.kind.clone(),
@@ -234,15 +237,27 @@ async fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
     execute_and_report(ctx, &store, run_id, &models, &graders, args.json).await
 }
 
-/// The graders for a stored run: with the sandbox only if its draw holds code items.
-async fn graders_for_run(store: &Store, run_id: i64, sandbox: SandboxArgs) -> Result<GraderSet> {
+/// The graders for a stored run: with the sandbox only if its draw holds
+/// code items, with the judges (and the bank's calibration set) only if it
+/// holds judged items.
+async fn graders_for_run(
+    ctx: &Ctx,
+    store: &Store,
+    run_id: i64,
+    sandbox: SandboxArgs,
+) -> Result<GraderSet> {
     let mut items = Vec::new();
     for ri in store.run_items(run_id).await? {
         if let Some(item) = store.get_item(&ri.item_id, &ri.version).await? {
             items.push(item);
         }
     }
-    GraderSet::for_items(&items, sandbox.allow_unconfined)
+    let graders = GraderSet::for_items(&items, sandbox.allow_unconfined)?;
+    if !items.iter().any(|i| i.judge_rubric().is_some()) {
+        return Ok(graders);
+    }
+    let bank = bank_source::load_for_run(ctx.config.bank.as_deref())?;
+    cmd_judge::add_judge(graders, &items, &ctx.config, bank.calibration)
 }
 
 async fn resume(ctx: &Ctx, run_id: i64, json: bool, sandbox: SandboxArgs) -> Result<ExitCode> {
@@ -263,13 +278,13 @@ async fn resume(ctx: &Ctx, run_id: i64, json: bool, sandbox: SandboxArgs) -> Res
             )
         })?;
     let models = connect::connect(&specs)?;
-    let graders = graders_for_run(&store, run_id, sandbox).await?;
+    let graders = graders_for_run(ctx, &store, run_id, sandbox).await?;
     execute_and_report(ctx, &store, run_id, &models, &graders, json).await
 }
 
 async fn regrade_run(ctx: &Ctx, run_id: i64, json: bool, sandbox: SandboxArgs) -> Result<ExitCode> {
     let store = ctx.existing_store().await?;
-    let graders = graders_for_run(&store, run_id, sandbox).await?;
+    let graders = graders_for_run(ctx, &store, run_id, sandbox).await?;
     let progress = Progress::new();
     let result = regrade(&store, run_id, &graders.graders, &|e| progress.on_event(e)).await;
     graders.shutdown().await;
@@ -426,6 +441,9 @@ async fn show(ctx: &Ctx, what: ShowCommand) -> Result<ExitCode> {
                     row.status.as_str()
                 );
                 println!("models: {}", row.models.join(", "));
+                for line in cmd_judge::describe_run_judges(&store, run).await? {
+                    println!("{line}");
+                }
                 println!("items ({}):", items.len());
                 for i in &items {
                     println!("  {:<15} {} @{}", i.dimension.id(), i.item_id, i.version);

@@ -50,6 +50,9 @@ pub struct Config {
     pub kinds: BTreeMap<String, KindSpec>,
     #[serde(default)]
     pub models: Vec<ModelSpec>,
+    /// The judge panel; absent = the embedded local model judges.
+    #[serde(default)]
+    pub judge: Option<crate::cmd_judge::JudgeConfig>,
     /// Where the file was read from (None = built-in defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -93,6 +96,7 @@ impl Config {
             stability_window: default_window(),
             kinds: BTreeMap::new(),
             models: vec![default_local_model()],
+            judge: None,
             source: None,
         }
     }
@@ -137,6 +141,9 @@ impl Config {
                 ),
                 _ => {}
             }
+        }
+        if let Some(judge) = &self.judge {
+            judge.validate(&self.models, &self.where_())?;
         }
         if self.stability_window < 3 {
             bail!(

@@ -3,6 +3,7 @@
 //! together; the work happens in the crates.
 
 mod bank_source;
+mod cmd_judge;
 mod code;
 mod commands;
 mod config;
