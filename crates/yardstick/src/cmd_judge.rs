@@ -218,6 +218,30 @@ pub async fn describe_run_judges(store: &Store, run_id: i64) -> Result<Vec<Strin
     Ok(lines)
 }
 
+/// Notes under the board about the run's judged scores: unreliable (drift),
+/// or given by the embedded fallback judge.
+pub async fn board_notes(store: &Store, run_id: i64) -> Result<Vec<String>> {
+    let checks = store.run_judges(run_id).await?;
+    let mut notes = Vec::new();
+    let drifted: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.unreliable)
+        .map(|c| c.judge.as_str())
+        .collect();
+    if !drifted.is_empty() {
+        notes.push(format!(
+            "note: judged scores of Run #{run_id} are UNRELIABLE (calibration drift of {}); see `yardstick show run {run_id}`",
+            drifted.join(", ")
+        ));
+    }
+    if checks.iter().any(|c| c.fallback) {
+        notes.push(format!(
+            "note: judged scores of Run #{run_id} come from the embedded fallback judge (configure [judge] for a stronger one)"
+        ));
+    }
+    Ok(notes)
+}
+
 /// A warning line for a judge check as it happens.
 pub fn check_warning(check: &yardstick_store::RunJudge) -> Option<String> {
     let mut parts = Vec::new();

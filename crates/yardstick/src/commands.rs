@@ -372,6 +372,9 @@ async fn board(ctx: &Ctx, run: Option<i64>, json: bool) -> Result<ExitCode> {
         print_json(&board)?;
     } else {
         print!("{}", render::board(&board));
+        for note in cmd_judge::board_notes(&store, run_id).await? {
+            println!("{note}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -81,9 +81,14 @@ async fn the_local_fallback_judge_scores_or_fails_honestly() {
     let parsed = calls.last().unwrap().judgement.scores_json.is_some();
     if parsed {
         assert_eq!(grades.len(), 1);
-        assert!(grades[0].checks_json.contains("judge (embedded fallback model)"));
+        assert!(grades[0]
+            .checks_json
+            .contains("judge (embedded fallback model)"));
     } else {
-        assert!(grades.is_empty(), "an unparsable judge must not score the answer");
+        assert!(
+            grades.is_empty(),
+            "an unparsable judge must not score the answer"
+        );
         assert!(ran.stderr.contains("ungraded"), "{}", ran.stderr);
     }
     let shown = cli.ok(&["show", "run", &run.to_string()]);
