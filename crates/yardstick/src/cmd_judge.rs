@@ -11,7 +11,7 @@
 //! ```
 //!
 //! Without `[judge]`, judged items are scored by the embedded local model
-//! (SmolLM2-135M-Instruct, greedy, one sample) and every such score is
+//! (SmolLM2-135M-Instruct, greedy, one sample, no retry) and every such score is
 //! labelled as coming from that fallback.
 
 use crate::code::GraderSet;
@@ -126,12 +126,13 @@ pub fn judge_panel(config: &Config, calibration: Vec<CalibrationEntry>) -> Resul
             let model = connect(std::slice::from_ref(&spec))
                 .context("cannot load the embedded local judge (configure [judge] in yardstick.toml to use other models)")?
                 .remove(0);
-            // Greedy decoding repeats itself, so one sample is all there is.
+            // Greedy decoding repeats itself, so one sample and no retry of
+            // an unparsable reply: asking again would return the same text.
             (
                 vec![Judge::new(model.spec, model.provider, true)],
                 1,
                 half(),
-                two(),
+                0,
             )
         }
     };
