@@ -6,6 +6,7 @@
 //! waiting and commit it in one transaction, so batches grow under load
 //! without holding an answer back to fill a batch.
 
+use crate::judging::{check_judges, judgement_row};
 use crate::{now_ms, RunError};
 use futures::stream::{self, StreamExt};
 use std::collections::HashMap;
@@ -17,7 +18,7 @@ use yardstick_graders::Graders;
 use yardstick_providers::concurrency::AdaptiveLimiter;
 use yardstick_providers::retry::{send_with_retries, RetryPolicy};
 use yardstick_providers::Provider;
-use yardstick_store::{AttemptRow, NewAttempt, NewGrade, RunStatus, Store};
+use yardstick_store::{AttemptRow, JudgedGrade, NewAttempt, NewGrade, RunJudge, RunStatus, Store};
 
 /// A model ready to be asked.
 #[derive(Clone)]
@@ -48,6 +49,9 @@ pub enum Event {
         item: String,
         message: String,
     },
+    /// A judge re-graded the calibration set before judged answers were
+    /// graded: its drift, and the run's models of its own family.
+    JudgeChecked(RunJudge),
 }
 
 /// What one execution did.
@@ -133,6 +137,11 @@ pub async fn execute(
     if items.is_empty() {
         return Err(RunError::EmptyRun(run_id));
     }
+    // Once per run: a resumed run keeps the check made when it started.
+    if store.run_judges(run_id).await?.is_empty() {
+        let drawn: Vec<&Item> = items.iter().map(|(_, i)| i.as_ref()).collect();
+        check_judges(store, run_id, &drawn, graders, on_event).await?;
+    }
     let done = store.done_keys(run_id).await?;
     let mut work = Vec::new();
     let mut skipped_done = 0;
@@ -167,7 +176,7 @@ pub async fn execute(
     let grader = {
         let store = store.clone();
         let graders = graders.clone();
-        async move { grade_answers(&store, &graders, grade_rx, on_event).await }
+        async move { grade_answers(&store, run_id, &graders, grade_rx, on_event).await }
     };
     let feed_leftovers = async {
         for row in leftovers {
@@ -348,9 +357,12 @@ async fn write_attempts(
     Ok(())
 }
 
-/// Grades committed answers and commits the grades in batches.
+/// Grades committed answers and commits the grades in batches; a judged
+/// answer's grade is committed with its judge calls (also when the judging
+/// failed, for audit).
 async fn grade_answers(
     store: &Store,
+    run_id: i64,
     graders: &Graders,
     mut rx: mpsc::Receiver<ToGrade>,
     on_event: &(dyn Fn(Event) + Sync),
@@ -364,20 +376,30 @@ async fn grade_answers(
                 Err(_) => break,
             }
         }
-        let results =
-            futures::future::join_all(batch.iter().map(|j| graders.grade(&j.item, &j.answer)))
-                .await;
+        let outcomes = futures::future::join_all(
+            batch
+                .iter()
+                .map(|j| graders.grade_recorded(&j.item, &j.answer)),
+        )
+        .await;
         let mut rows = Vec::with_capacity(batch.len());
+        let mut judged = Vec::new();
         let created_at = now_ms();
-        for (job, result) in batch.iter().zip(results) {
-            match result {
+        for (job, outcome) in batch.iter().zip(outcomes) {
+            let calls: Vec<_> = outcome
+                .judgements
+                .iter()
+                .map(|j| judgement_row(run_id, Some(job.attempt_id), None, j, created_at))
+                .collect();
+            let is_judged = job.item.judge_rubric().is_some();
+            match outcome.result {
                 Ok(grade) => {
                     on_event(Event::Graded {
                         model: job.model.clone(),
                         item: job.item.id.clone(),
                         score: grade.score,
                     });
-                    rows.push(NewGrade {
+                    let row = NewGrade {
                         attempt_id: job.attempt_id,
                         grader_id: grade.grader_id,
                         grader_version: grade.grader_version,
@@ -386,9 +408,23 @@ async fn grade_answers(
                             .expect("checks always serialize"),
                         extracted: grade.extracted,
                         created_at,
-                    });
+                    };
+                    if is_judged {
+                        judged.push(JudgedGrade {
+                            grade: Some(row),
+                            judgements: calls,
+                        });
+                    } else {
+                        rows.push(row);
+                    }
                 }
                 Err(e) => {
+                    if !calls.is_empty() {
+                        judged.push(JudgedGrade {
+                            grade: None,
+                            judgements: calls,
+                        });
+                    }
                     tracing::warn!(attempt = job.attempt_id, error = %e, "grader failed; the answer stays ungraded");
                     on_event(Event::GradeFailed {
                         model: job.model.clone(),
@@ -399,8 +435,9 @@ async fn grade_answers(
                 }
             }
         }
-        graded += rows.len();
+        graded += rows.len() + judged.iter().filter(|j| j.grade.is_some()).count();
         store.insert_grades(&rows).await?;
+        store.insert_judged_grades(&judged).await?;
     }
     Ok((graded, failed))
 }
@@ -417,6 +454,21 @@ pub async fn regrade(
         .get_run(run_id)
         .await?
         .ok_or(RunError::NoSuchRun(run_id))?;
+    // The judges may have changed since the run: check them again.
+    let drawn: Vec<Item> = store
+        .drawn_items(run_id)
+        .await?
+        .into_iter()
+        .map(|(_, item)| item)
+        .collect();
+    check_judges(
+        store,
+        run_id,
+        &drawn.iter().collect::<Vec<_>>(),
+        graders,
+        on_event,
+    )
+    .await?;
     let attempts: Vec<AttemptRow> = store.attempts_for_run(run_id).await?;
     let (tx, rx) = mpsc::channel(1024);
     let mut items: HashMap<String, Arc<Item>> = HashMap::new();
@@ -457,7 +509,7 @@ pub async fn regrade(
         drop(tx);
         Ok::<(), RunError>(())
     };
-    let (fed, graded) = tokio::join!(feed, grade_answers(store, graders, rx, on_event));
+    let (fed, graded) = tokio::join!(feed, grade_answers(store, run_id, graders, rx, on_event));
     fed?;
     graded
 }

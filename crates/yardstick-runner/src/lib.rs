@@ -10,12 +10,14 @@
 pub mod alerts;
 pub mod calibrate;
 mod execute;
+mod judging;
 pub mod leaderboard;
 mod plan;
 pub mod retest;
 pub mod verdicts;
 
 pub use execute::{execute, regrade, Event, Model, RunSummary};
+pub use judging::{panel_agreement, same_family};
 pub use plan::{create_run, RunConfig, RunOptions};
 
 /// Failures of the engine itself (not of the models: those are stored).

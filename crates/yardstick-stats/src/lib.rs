@@ -3,6 +3,7 @@
 //! runner reads history from the store and writes what comes back.
 //!
 //! - [`dist`]: normal, Student t and Beta CDFs and quantiles.
+//! - [`agreement`]: Krippendorff's α (interval) for the judge panel.
 //! - [`interval`]: t, Wilson, Jeffreys, clustered SE, cluster bootstrap.
 //! - [`paired`]: paired differences on shared items, Holm correction.
 //! - [`day_effect`]: the field's shared move per day, each model relative to it.
@@ -14,6 +15,7 @@
 //! - [`verdict`]: noise / watch / likely / confirmed degradation / improvement.
 //! - [`simulate`]: synthetic histories; false-alarm rate, delay and power.
 
+pub mod agreement;
 pub mod day_effect;
 pub mod detect;
 pub mod dist;

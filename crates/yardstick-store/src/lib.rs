@@ -21,12 +21,14 @@
 
 mod error;
 mod history;
+mod judge;
 mod open;
 mod types;
 mod verdicts;
 
 pub use browse::DataVersion;
 pub use error::StoreError;
+pub use judge::{JudgedGrade, JudgementRow, NewJudgement, PanelScoreRow, RunJudge};
 pub use types::{
     AttemptRow, Backend, GradeRow, Inserted, ModelRow, NewAttempt, NewGrade, NewRun, OutcomeRow,
     RunItem, RunRow, RunStatus,

@@ -200,7 +200,7 @@ pub async fn retest(ctx: &Ctx, json: bool, sandbox: SandboxArgs) -> Result<ExitC
             "retest {} of {} on {}: Run #{run_id}",
             retest.id, retest.model, retest.series
         );
-        let graders = graders_for_run(&store, run_id, sandbox).await?;
+        let graders = graders_for_run(ctx, &store, run_id, sandbox).await?;
         let stop = stop_on_ctrl_c();
         let summary = execute(&store, run_id, &models, &graders.graders, &stop, &|_| {}).await;
         graders.shutdown().await;

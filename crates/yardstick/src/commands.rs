@@ -1,6 +1,7 @@
 //! One function per command. Each loads what it needs (configuration, bank,
 //! store, providers) in the order that fails fastest and stores least.
 
+use crate::cmd_judge;
 use crate::code::GraderSet;
 use crate::config::{Config, CONFIG_FILE, EXAMPLE};
 use crate::progress::Progress;
@@ -234,14 +235,16 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
     let models = connect::connect(&specs)?;
     // The sandbox is built only when the draw can contain code items, and
     // before anything is stored: a host that cannot run them fails here.
-    let graders = GraderSet::for_items(
+    let drawable = || {
         bank.iter().map(|b| &b.item).filter(|i| {
             kind.dimensions
                 .as_ref()
                 .is_none_or(|d| d.contains(&i.dimension))
-        }),
-        args.sandbox.allow_unconfined,
-    )?;
+        })
+    };
+    let graders = GraderSet::for_items(drawable(), args.sandbox.allow_unconfined)?;
+    // The judges too are set up before anything is stored.
+    let graders = cmd_judge::add_judge(graders, drawable(), &ctx.config, bank.calibration.clone())?;
     let store = ctx.store().await?;
     let options = RunOptions {
         kind: args.kind.clone(),
@@ -256,8 +259,11 @@ pub(crate) async fn run(ctx: &Ctx, args: RunArgs) -> Result<ExitCode> {
     execute_and_report(ctx, &store, run_id, &models, &graders, args.json).await
 }
 
-/// The graders for a stored run: with the sandbox only if its draw holds code items.
+/// The graders for a stored run: with the sandbox only if its draw holds
+/// code items, with the judges (and the bank's calibration set) only if it
+/// holds judged items.
 pub(crate) async fn graders_for_run(
+    ctx: &Ctx,
     store: &Store,
     run_id: i64,
     sandbox: SandboxArgs,
@@ -268,7 +274,12 @@ pub(crate) async fn graders_for_run(
             items.push(item);
         }
     }
-    GraderSet::for_items(&items, sandbox.allow_unconfined)
+    let graders = GraderSet::for_items(&items, sandbox.allow_unconfined)?;
+    if !items.iter().any(|i| i.judge_rubric().is_some()) {
+        return Ok(graders);
+    }
+    let bank = bank_source::load_for_run(ctx.config.bank.as_deref())?;
+    cmd_judge::add_judge(graders, &items, &ctx.config, bank.calibration)
 }
 
 pub(crate) async fn resume(
@@ -294,13 +305,13 @@ pub(crate) async fn resume(
             )
         })?;
     let models = connect::connect(&specs)?;
-    let graders = graders_for_run(&store, run_id, sandbox).await?;
+    let graders = graders_for_run(ctx, &store, run_id, sandbox).await?;
     execute_and_report(ctx, &store, run_id, &models, &graders, json).await
 }
 
 async fn regrade_run(ctx: &Ctx, run_id: i64, json: bool, sandbox: SandboxArgs) -> Result<ExitCode> {
     let store = ctx.existing_store().await?;
-    let graders = graders_for_run(&store, run_id, sandbox).await?;
+    let graders = graders_for_run(ctx, &store, run_id, sandbox).await?;
     let progress = Progress::new();
     let result = regrade(&store, run_id, &graders.graders, &|e| progress.on_event(e)).await;
     graders.shutdown().await;
@@ -389,6 +400,9 @@ async fn board(ctx: &Ctx, run: Option<i64>, json: bool) -> Result<ExitCode> {
         print_json(&board)?;
     } else {
         print!("{}", render::board(&board));
+        for note in cmd_judge::board_notes(&store, run_id).await? {
+            println!("{note}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -458,6 +472,9 @@ async fn show(ctx: &Ctx, what: ShowCommand) -> Result<ExitCode> {
                     row.status.as_str()
                 );
                 println!("models: {}", row.models.join(", "));
+                for line in cmd_judge::describe_run_judges(&store, run).await? {
+                    println!("{line}");
+                }
                 println!("items ({}):", items.len());
                 for i in &items {
                     println!("  {:<15} {} @{}", i.dimension.id(), i.item_id, i.version);

@@ -62,6 +62,9 @@ pub struct Config {
     /// `[report]`: articles, attention rules, narrator.
     #[serde(default)]
     pub report: yardstick_report::ReportConfig,
+    /// The judge panel; absent = the embedded local model judges.
+    #[serde(default)]
+    pub judge: Option<crate::cmd_judge::JudgeConfig>,
     /// Where the file was read from (None = built-in defaults).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -109,6 +112,7 @@ impl Config {
             alerts: Default::default(),
             serve: Default::default(),
             report: Default::default(),
+            judge: None,
             source: None,
         }
     }
@@ -159,6 +163,9 @@ impl Config {
             .and_then(|()| self.alerts.validate())
             .and_then(|()| self.report.validate().map_err(|e| e.to_string()))
             .map_err(|e| anyhow::anyhow!("{}: {e}", self.where_()))?;
+        if let Some(judge) = &self.judge {
+            judge.validate(&self.models, &self.where_())?;
+        }
         if self.stability_window < 3 {
             bail!(
                 "{}: stability_window must be at least 3 (stability needs three runs)",

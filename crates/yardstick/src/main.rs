@@ -6,6 +6,7 @@ mod bank_source;
 mod cmd_verdicts;
 mod cmd_serve;
 mod cmd_report;
+mod cmd_judge;
 mod code;
 mod commands;
 mod config;

@@ -72,6 +72,14 @@ impl Progress {
                 }
             }
             Event::Graded { .. } => {}
+            Event::JudgeChecked(check) => {
+                if let Some(warning) = crate::cmd_judge::check_warning(&check) {
+                    match &self.bar {
+                        Some(bar) => bar.println(format!("warning: {warning}")),
+                        None => eprintln!("warning: {warning}"),
+                    }
+                }
+            }
             Event::GradeFailed {
                 model,
                 item,
