@@ -2,6 +2,7 @@
 //! store, providers) in the order that fails fastest and stores least.
 
 use crate::cmd_judge;
+use crate::cmd_board::BoardArgs;
 use crate::code::GraderSet;
 use crate::config::{Config, CONFIG_FILE, EXAMPLE};
 use crate::progress::Progress;
@@ -63,7 +64,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
             sandbox,
         } => selfcheck(&ctx, bank, json, workers, sandbox).await,
         Command::Import(ImportCommand::Humaneval { file, out }) => import_humaneval(&file, &out),
-        Command::Board { run, json } => board(&ctx, run, json).await,
+        Command::Board { run, json, stats } => board_with(&ctx, run, json, &stats).await,
         Command::Show(what) => show(&ctx, what).await,
         Command::Export { run, format, out } => export(&ctx, run, format, out).await,
         Command::Models(ModelsCommand::List { json }) => models_list(&ctx, json),
@@ -390,12 +391,22 @@ async fn latest_run(store: &Store) -> Result<i64> {
 }
 
 async fn board(ctx: &Ctx, run: Option<i64>, json: bool) -> Result<ExitCode> {
+    board_with(ctx, run, json, &BoardArgs::default()).await
+}
+
+async fn board_with(
+    ctx: &Ctx,
+    run: Option<i64>,
+    json: bool,
+    stats: &BoardArgs,
+) -> Result<ExitCode> {
     let store = ctx.existing_store().await?;
     let run_id = match run {
         Some(r) => r,
         None => latest_run(&store).await?,
     };
-    let board = leaderboard::board(&store, run_id, ctx.config.stability_window).await?;
+    let options = stats.options(ctx.config.stability_window);
+    let board = leaderboard::board_with(&store, run_id, &options).await?;
     if json {
         print_json(&board)?;
     } else {

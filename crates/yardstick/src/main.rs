@@ -7,6 +7,7 @@ mod cmd_verdicts;
 mod cmd_serve;
 mod cmd_report;
 mod cmd_judge;
+mod cmd_board;
 mod code;
 mod commands;
 mod config;
@@ -85,12 +86,15 @@ enum Command {
     /// Turn another benchmark's files into bank items.
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Print the leaderboard of a run (default: the latest run).
+    /// Print the leaderboard of a run (default: the latest run), every score
+    /// with its 95% interval.
     Board {
         #[arg(long)]
         run: Option<i64>,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        stats: cmd_board::BoardArgs,
     },
     /// Show stored runs, items and attempts.
     #[command(subcommand)]
