@@ -51,6 +51,7 @@ fn items(n: usize) -> Vec<Item> {
             },
             references: vec![(2 * i).to_string()],
             known_bad: Vec::new(),
+            judged: None,
             tags: Vec::new(),
         })
         .collect()

@@ -42,6 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 },
                 references: vec!["a".into()],
                 known_bad: Vec::new(),
+                judged: None,
                 tags: Vec::new(),
             })
         })

@@ -242,22 +242,31 @@ impl<'a> History<'a> {
         series: Series,
         up_to: i64,
     ) -> Result<SeriesHistory, RunError> {
-        let points = self
-            .runs(model, up_to)
-            .await?
-            .iter()
-            .filter_map(|(run_id, scores)| {
-                let (score, se) = series.point(scores)?;
-                Some(SeriesPoint {
-                    run_id: *run_id,
-                    score,
-                    se,
-                    // The judge's drift flag is not stored yet (issue #6 leaves
-                    // it to the judge work); until it is, no run is excluded.
-                    unreliable: false,
-                })
-            })
-            .collect();
+        // Judged dimensions only: a run whose judges drifted (or could not
+        // score the calibration set) cannot move their verdicts.
+        let judged = matches!(
+            series,
+            Series::Dimension(Dimension::Judgment | Dimension::Communication)
+        );
+        let mut points = Vec::new();
+        for (run_id, scores) in self.runs(model, up_to).await? {
+            let Some((score, se)) = series.point(&scores) else {
+                continue;
+            };
+            let unreliable = judged
+                && self
+                    .store
+                    .run_judges(run_id)
+                    .await?
+                    .iter()
+                    .any(|j| j.unreliable);
+            points.push(SeriesPoint {
+                run_id,
+                score,
+                se,
+                unreliable,
+            });
+        }
         Ok(SeriesHistory {
             model: model.to_string(),
             series: series.id().to_string(),

@@ -33,6 +33,7 @@ fn bank() -> Bank {
                     },
                     references: vec![id.clone()],
                     known_bad: Vec::new(),
+                    judged: None,
                     tags: Vec::new(),
                 },
                 source: SourceLoc {
@@ -42,7 +43,10 @@ fn bank() -> Bank {
             });
         }
     }
-    Bank { items }
+    Bank {
+        items,
+        ..Bank::default()
+    }
 }
 
 fn spec(name: &str) -> ModelSpec {

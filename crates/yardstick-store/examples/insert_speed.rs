@@ -46,7 +46,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             references: vec!["4".into()],
             known_bad: Vec::new(),
             tags: vec![],
-            known_bad: vec![],
             judged: None,
         })
         .collect();

@@ -145,6 +145,9 @@ pub struct SelfcheckReport {
     pub known_wrong_checked: usize,
     /// Items with no reference (allowed for rule graders that compare with none).
     pub without_reference: Vec<String>,
+    /// Items graded by the LLM judge alone: no rule decides them, so they are
+    /// not graded here (the judge's calibration set checks the judge).
+    pub judge_only: Vec<String>,
     pub failures: Vec<SelfcheckFailure>,
     /// Every item with a reference, in bank order.
     pub results: Vec<SelfcheckItem>,
@@ -254,7 +257,9 @@ pub async fn selfcheck(
     let started = Instant::now();
     let set = GraderSet::with_workers(bank.iter().map(|b| &b.item), allow_unconfined, workers)?;
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, b) in bank.iter().enumerate() {
+    let judge_only =
+        |b: &yardstick_bank::BankItem| matches!(b.item.grader, GraderSpec::Judge { .. });
+    for (index, b) in bank.iter().enumerate().filter(|(_, b)| !judge_only(b)) {
         let graders = set.graders.clone();
         let item = b.item.clone();
         let source = b.source.to_string();
@@ -272,12 +277,20 @@ pub async fn selfcheck(
         references_ok: 0,
         known_wrong_checked: 0,
         without_reference: Vec::new(),
+        judge_only: bank
+            .iter()
+            .filter(|b| judge_only(b))
+            .map(|b| b.item.id.clone())
+            .collect(),
         failures: Vec::new(),
         results: Vec::new(),
         isolation: set.isolation(),
         seconds: 0.0,
     };
-    for ((_, check), b) in checks.into_iter().zip(bank.iter()) {
+    for ((_, check), b) in checks
+        .into_iter()
+        .zip(bank.iter().filter(|b| !judge_only(b)))
+    {
         match check.result {
             Some(result) => {
                 report.references_ok += usize::from(result.reference_score == Some(100.0));

@@ -1,8 +1,8 @@
 //! One function per command. Each loads what it needs (configuration, bank,
 //! store, providers) in the order that fails fastest and stores least.
 
-use crate::cmd_judge;
 use crate::cmd_board::BoardArgs;
+use crate::cmd_judge;
 use crate::code::GraderSet;
 use crate::config::{Config, CONFIG_FILE, EXAMPLE};
 use crate::progress::Progress;
@@ -349,6 +349,13 @@ async fn selfcheck(
                 "note: {} items have no reference to check: {}",
                 report.without_reference.len(),
                 report.without_reference.join(", ")
+            );
+        }
+        if !report.judge_only.is_empty() {
+            println!(
+                "note: {} items are graded by the judge alone and need a judge model: {}",
+                report.judge_only.len(),
+                report.judge_only.join(", ")
             );
         }
         println!(

@@ -3,11 +3,11 @@
 //! together; the work happens in the crates.
 
 mod bank_source;
-mod cmd_verdicts;
-mod cmd_serve;
-mod cmd_report;
-mod cmd_judge;
 mod cmd_board;
+mod cmd_judge;
+mod cmd_report;
+mod cmd_serve;
+mod cmd_verdicts;
 mod code;
 mod commands;
 mod config;

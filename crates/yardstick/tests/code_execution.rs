@@ -46,9 +46,16 @@ fn selfcheck_passes_on_the_builtin_bank() {
         0,
         "{report:#}"
     );
-    assert_eq!(report["references_ok"], report["items"]);
+    // Every item is either checked here or graded by the judge alone.
+    let judge_only = report["judge_only"].as_array().unwrap().len() as u64;
+    assert!(judge_only > 0, "the bank has judged open questions");
+    let items = report["items"].as_u64().unwrap();
+    assert_eq!(
+        report["references_ok"].as_u64().unwrap() + judge_only,
+        items
+    );
     let results = report["results"].as_array().unwrap();
-    assert_eq!(Value::from(results.len()), report["items"]);
+    assert_eq!(results.len() as u64 + judge_only, items);
     assert!(results.iter().all(|r| r["ok"] == true), "{report:#}");
     assert!(
         report["known_wrong_checked"].as_u64().unwrap() >= 25,

@@ -100,6 +100,7 @@ fn item(dimension: Dimension, n: usize) -> Item {
         references: vec![format!("answer {n}")],
         tags: Vec::new(),
         known_bad: Vec::new(),
+        judged: None,
     }
 }
 

@@ -163,7 +163,6 @@ pub fn item(id: &str, dimension: Dimension, prompt: &str) -> Item {
         references: vec!["4".into()],
         known_bad: Vec::new(),
         tags: vec!["t".into()],
-        known_bad: vec![],
         judged: None,
     }
 }
