@@ -62,7 +62,10 @@ pub fn with_interval(estimate: f64, interval: Option<&Interval>, decimals: usize
     let Some(i) = interval else {
         return format!("{estimate:.decimals$}");
     };
+    // Rounding can leave a bound a hair past the estimate (0 − 1e-16);
+    // that is a zero margin, not a negative one.
     let (down, up) = i.margins();
+    let (down, up) = (down.max(0.0) + 0.0, up.max(0.0) + 0.0);
     let (down_s, up_s) = (format!("{down:.decimals$}"), format!("{up:.decimals$}"));
     if down_s == up_s {
         format!("{estimate:.decimals$} ± {up_s}")
@@ -369,6 +372,10 @@ mod tests {
             .scaled(100.0);
         assert_eq!(with_interval(100.0, Some(&wilson), 1), "100.0 −27.8/+0.0");
         assert_eq!(with_interval(50.0, None, 2), "50.00");
+        let none_right = yardstick_stats::interval::wilson(0, 10, 0.95)
+            .unwrap()
+            .scaled(100.0);
+        assert_eq!(with_interval(0.0, Some(&none_right), 1), "0.0 −0.0/+27.8");
     }
 
     #[test]
