@@ -146,7 +146,8 @@ pub struct SelfcheckReport {
     /// Items with no reference (allowed for rule graders that compare with none).
     pub without_reference: Vec<String>,
     /// Items graded by the LLM judge alone: no rule decides them, so they are
-    /// not graded here (the judge's calibration set checks the judge).
+    /// not graded here (the judge's calibration set checks the judge). Items
+    /// with a rule grader and a judged part are checked on the rule part.
     pub judge_only: Vec<String>,
     pub failures: Vec<SelfcheckFailure>,
     /// Every item with a reference, in bank order.
@@ -261,7 +262,11 @@ pub async fn selfcheck(
         |b: &yardstick_bank::BankItem| matches!(b.item.grader, GraderSpec::Judge { .. });
     for (index, b) in bank.iter().enumerate().filter(|(_, b)| !judge_only(b)) {
         let graders = set.graders.clone();
-        let item = b.item.clone();
+        // A judged part needs a judge model; here the rule part alone is checked.
+        let item = Item {
+            judged: None,
+            ..b.item.clone()
+        };
         let source = b.source.to_string();
         tasks.spawn(async move { (index, check_item(&graders, &item, &source).await) });
     }
