@@ -119,19 +119,24 @@ command = ["{}"]
             .unwrap_or_else(|| panic!("no row for {model}:\n{text}"))
             .to_string()
     };
-    assert_eq!(
-        line("stubbed").split_whitespace().nth(2),
-        Some("74.00*"),
-        "{text}"
-    );
-    assert_eq!(
-        line("honest").split_whitespace().nth(2),
-        Some("77.50"),
-        "{text}"
-    );
+    // The main cell is "score interval"; the mark follows the interval.
+    let main_cell = |model: &str| -> Vec<String> {
+        line(model)
+            .split_whitespace()
+            .skip(2)
+            .take(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let stubbed = main_cell("stubbed");
+    assert_eq!(stubbed[0], "74.00", "{text}");
+    assert!(stubbed[1].ends_with('*'), "{text}");
+    let honest = main_cell("honest");
+    assert_eq!(honest[0], "77.50", "{text}");
+    assert!(!honest[1].ends_with('*'), "{text}");
     assert!(
         text.contains(
-            "* stubbed: raw main 77.50, integrity 0.00 < 40 (gate fail): main score capped at 74.0"
+            "* stubbed: raw main 77.50 −25.69/+22.50, integrity 0.00 < 40 (gate fail): main score capped at 74.0"
         ),
         "{text}"
     );
