@@ -259,7 +259,28 @@ pub async fn adjusted_scores(store: &Store, run_id: i64) -> Result<Vec<AdjustedS
         .get_run(run_id)
         .await?
         .ok_or(RunError::NoSuchRun(run_id))?;
-    let Some((calibration, rows)) = store.latest_calibration(&run.kind).await? else {
+    let mut answers: ModelAnswers = BTreeMap::new();
+    for (model, item_version, _, score) in graded(store, run_id).await? {
+        answers
+            .entry(model)
+            .or_default()
+            .push((item_version, score));
+    }
+    adjusted_scores_of(store, &run.kind, run_id, answers).await
+}
+
+/// Per model, its graded answers as (item version, score), epochs kept separate.
+pub type ModelAnswers = BTreeMap<String, Vec<(String, f64)>>;
+
+/// [`adjusted_scores`] for answers the caller has already read (the board
+/// reads each run once).
+pub async fn adjusted_scores_of(
+    store: &Store,
+    run_kind: &str,
+    run_id: i64,
+    by_model: ModelAnswers,
+) -> Result<Vec<AdjustedScore>, RunError> {
+    let Some((calibration, rows)) = store.latest_calibration(run_kind).await? else {
         return Ok(Vec::new());
     };
     let corrupt = |what: String| {
@@ -291,13 +312,6 @@ pub async fn adjusted_scores(store: &Store, run_id: i64) -> Result<Vec<AdjustedS
     }
     let version = u32::try_from(calibration.id).unwrap_or(u32::MAX);
     let z = critical_value(LEVEL_95, None);
-    let mut by_model: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
-    for (model, item_version, _, score) in graded(store, run_id).await? {
-        by_model
-            .entry(model)
-            .or_default()
-            .push((item_version, score));
-    }
     if let Some(ps) = irt.as_mut() {
         ps.version = version;
     }

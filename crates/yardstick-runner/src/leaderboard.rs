@@ -9,6 +9,7 @@
 //! Each run involved is read once (every model's outcomes in one query, the
 //! item clusters in another), however many models and windows refer to it.
 
+use crate::calibrate::{adjusted_scores_of, AdjustedScore, ModelAnswers};
 use crate::plan::RunConfig;
 use crate::RunError;
 use serde::Serialize;
@@ -160,6 +161,10 @@ pub struct Board {
     pub comparisons: Vec<Comparison>,
     /// Every p-value on the board is Holm-adjusted across this many tests.
     pub holm_tests: usize,
+    /// Difficulty-adjusted scores under the newest calibration of the run's
+    /// kind (`yardstick calibrate`); empty before the first calibration.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub adjusted: Vec<AdjustedScore>,
 }
 
 fn run_config(run: &RunRow) -> Result<RunConfig, RunError> {
@@ -604,6 +609,19 @@ pub async fn board_with(
             .chain(comparisons.iter_mut()),
     );
 
+    let answers: ModelAnswers = models
+        .iter()
+        .map(|m| {
+            let graded = model_run(run.id, m)
+                .items
+                .iter()
+                .flat_map(|((_, version), a)| a.graded.iter().map(|(_, s)| (version.clone(), *s)))
+                .collect();
+            (m.to_string(), graded)
+        })
+        .collect();
+    let adjusted = adjusted_scores_of(store, &run.kind, run.id, answers).await?;
+
     rows.sort_by(|a, b| {
         let key = |r: &BoardRow| r.scores.main.as_ref().map(|m| m.published);
         match (key(a), key(b)) {
@@ -625,5 +643,6 @@ pub async fn board_with(
         }),
         comparisons,
         holm_tests,
+        adjusted,
     })
 }

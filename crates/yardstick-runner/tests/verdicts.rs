@@ -7,6 +7,7 @@ use yardstick_bank::{Bank, BankItem, SourceLoc};
 use yardstick_core::{Dimension, GraderSpec, Item, ModelSpec, ProviderKind};
 use yardstick_runner::alerts::{Alerter, AlertsConfig};
 use yardstick_runner::calibrate::{adjusted_scores, calibrate_history};
+use yardstick_runner::leaderboard::{board_with, BoardOptions};
 use yardstick_runner::retest::{decide_retest, start_retest};
 use yardstick_runner::verdicts::{assess_run, Assessed, VerdictSettings};
 use yardstick_runner::{create_run, RunOptions};
@@ -407,6 +408,27 @@ async fn calibration_is_versioned_and_adjusts_each_run() {
     assert!(alpha.score > beta.score, "{alpha:?} {beta:?}");
     assert!(alpha.se > 0.0 && alpha.low < alpha.score && alpha.score < alpha.high);
     assert_eq!((alpha.items_used, alpha.items_skipped), (20, 0));
+    // The board shows the same adjusted scores from the answers it read itself
+    // (in its own order, so equal up to rounding).
+    let options = BoardOptions {
+        window: 7,
+        bootstrap: None,
+        compare: false,
+        rolling: None,
+    };
+    let board = board_with(&store, run, &options).await.unwrap();
+    let key = |a: &yardstick_runner::calibrate::AdjustedScore| {
+        (
+            a.model.clone(),
+            a.fit,
+            format!("{:.9} {:.9}", a.score, a.se),
+            a.items_used,
+        )
+    };
+    assert_eq!(
+        board.adjusted.iter().map(key).collect::<Vec<_>>(),
+        before.iter().map(key).collect::<Vec<_>>()
+    );
 
     let second = calibrate_history(&store, "daily", 5, &config)
         .await

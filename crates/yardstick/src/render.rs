@@ -261,6 +261,31 @@ pub fn board(board: &Board) -> String {
             format!("{} − {}", c.model, c.against_model)
         }));
     }
+    if let Some(first) = board.adjusted.first() {
+        out.push_str(&format!(
+            "\nDifficulty-adjusted (calibration #{}; irt: pass/fail items on the reference scale, additive: 0–100 items)\n",
+            first.calibration
+        ));
+        let rows: Vec<Vec<String>> = board
+            .adjusted
+            .iter()
+            .map(|a| {
+                vec![
+                    a.model.clone(),
+                    a.fit.to_string(),
+                    format!("{:.1} [{:.1}, {:.1}]", a.score, a.low, a.high),
+                    format!("{:.1}", a.se),
+                    a.items_used.to_string(),
+                    a.items_skipped.to_string(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["model", "fit", "score [95%]", "SE", "items", "new items"],
+            &rows,
+            2,
+        ));
+    }
     let rolling: Vec<(&BoardRow, &Rolling)> = board
         .rows
         .iter()

@@ -230,6 +230,28 @@ async fn sustained_drop_is_flagged_retested_and_confirmed(db: TestDb) {
         .as_str()
         .unwrap()
         .contains("alpha on main is now confirmed_degradation"));
+
+    // After a calibration the board carries difficulty-adjusted scores; on the
+    // flagged day alpha (6–7 of 10 right) sits below beta.
+    let board = cli.json(&["board", "--run", &run.to_string()]);
+    assert!(board.get("adjusted").is_none(), "no calibration yet");
+    cli.ok(&["calibrate", "--kind", "daily"]);
+    let board = cli.json(&["board", "--run", &run.to_string()]);
+    let adjusted = board["adjusted"].as_array().expect("adjusted scores");
+    let irt = |model: &str| {
+        adjusted
+            .iter()
+            .find(|a| a["model"] == model && a["fit"] == "irt")
+            .unwrap_or_else(|| panic!("no irt score for {model}: {adjusted:#?}"))["score"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(irt("alpha") < irt("beta"), "{adjusted:#?}");
+    let text = cli.ok(&["board", "--run", &run.to_string()]).stdout;
+    assert!(
+        text.contains("Difficulty-adjusted (calibration #1;"),
+        "{text}"
+    );
 }
 
 async fn single_bad_day_stays_noise_or_watch(db: TestDb) {
