@@ -33,6 +33,9 @@ pub enum ViewError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// An article could not be written (e.g. a user's template fails).
+    #[error("{0}")]
+    Report(String),
 }
 
 impl From<yardstick_store::StoreError> for ViewError {

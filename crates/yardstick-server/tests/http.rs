@@ -227,6 +227,85 @@ async fn model_output_is_escaped_everywhere() {
 }
 
 #[tokio::test]
+async fn articles_are_written_from_the_database() {
+    let s = start(None).await;
+    let index = json(&s.base, "/api/articles").await;
+    let ids: Vec<i64> = index
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [8, 7, 6, 5, 4, 3, 2, 1], "newest first");
+    assert_eq!(index[0]["articles"], "/runs/8/articles");
+    let (status, _, html) = get(&s.base, "/articles").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("href=\"/runs/8/articles\""), "{html}");
+    let (_, _, run_page) = get(&s.base, "/runs/8").await;
+    assert!(run_page.contains("href=\"/runs/8/articles\""));
+    assert!(run_page.contains("href=\"/articles\""), "in the nav bar");
+
+    let list = json(&s.base, "/api/runs/8/articles").await;
+    assert_eq!(list["run"]["id"], 8);
+    let articles = list["articles"].as_array().unwrap();
+    assert!(articles.len() > 1, "run 8 has anomaly articles: {list}");
+    let roundup = &articles[0];
+    assert_eq!(roundup["kind"], "roundup");
+    assert_eq!(roundup["file"], "run-8-roundup.html");
+    assert_eq!(roundup["markdown"], "run-8-roundup.md");
+    // The roundup's leader and score are the board's.
+    let board = json(&s.base, "/api/board").await;
+    let leader = &board["rows"][0];
+    assert_eq!(
+        roundup["headline"],
+        format!(
+            "Run #8: {} leads with {:.1}",
+            leader["model"].as_str().unwrap(),
+            leader["main"].as_f64().unwrap()
+        )
+    );
+    let (status, _, list_html) = get(&s.base, "/runs/8/articles").await;
+    assert_eq!(status, StatusCode::OK);
+    for a in articles {
+        let file = a["file"].as_str().unwrap();
+        assert!(
+            list_html.contains(&format!("href=\"/runs/8/articles/{file}\"")),
+            "{list_html}"
+        );
+        let (status, mime, page) = get(&s.base, &format!("/runs/8/articles/{file}")).await;
+        assert_eq!(status, StatusCode::OK, "{file}");
+        assert!(mime.starts_with("text/html"));
+        let headline = a["headline"].as_str().unwrap();
+        assert!(
+            page.contains(&format!("<h1>{headline}</h1>")),
+            "{file}: {page}"
+        );
+        assert!(page.contains("<svg") && page.contains("Run #8 — raw data"));
+        assert!(!page.contains("<script"), "{file}");
+        let api = json(&s.base, &format!("/api/runs/8/articles/{file}")).await;
+        assert_eq!(api["headline"], a["headline"]);
+        assert_eq!(api["format"], "html");
+        assert_eq!(api["body"], page);
+    }
+    let (status, mime, md) = get(&s.base, "/runs/8/articles/run-8-roundup.md").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(mime.starts_with("text/markdown"), "{mime}");
+    assert!(
+        md.starts_with(&format!("# {}", roundup["headline"].as_str().unwrap())),
+        "{md}"
+    );
+
+    let (status, _, body) = get(&s.base, "/api/runs/8/articles/run-8-nobody.html").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("/runs/8/articles lists them"), "{body}");
+    let (status, _, _) = get(&s.base, "/runs/8/articles/run-8-roundup.pdf").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, body) = get(&s.base, "/api/runs/99/articles").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("Run #99 does not exist"), "{body}");
+}
+
+#[tokio::test]
 async fn exports_csv_and_jsonl() {
     let s = start(None).await;
     let (status, mime, csv) = get(&s.base, "/api/runs/8/export?format=csv").await;

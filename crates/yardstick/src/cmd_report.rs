@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use yardstick_report::{
-    load_report_data, plan_articles, render_article, Article, Format, Narrator,
+    load_report_data, plan_articles, render_article, Article, Format, Narrator, Templates,
 };
 use yardstick_store::Store;
 
@@ -47,18 +47,27 @@ struct Metadata<'a> {
     articles: &'a [Article],
 }
 
+/// The article templates of `[report] templates` (built in when unset); a
+/// relative directory is relative to the configuration file.
+pub fn templates(config: &Config) -> Result<Templates> {
+    let dir = config
+        .report
+        .templates
+        .as_ref()
+        .map(|dir| match &config.source {
+            Some(file) if dir.is_relative() => file.parent().unwrap_or(Path::new(".")).join(dir),
+            _ => dir.clone(),
+        });
+    Ok(Templates::load(dir.as_deref())?)
+}
+
 pub async fn report(config: &Config, store: Store, args: ReportArgs) -> Result<ExitCode> {
     let settings = &config.report;
     let format = match args.format {
         ReportFormat::Md => Format::Markdown,
         ReportFormat::Html => Format::Html,
     };
-    // A relative template directory is relative to the configuration file.
-    let template_dir = settings.templates.as_ref().map(|dir| match &config.source {
-        Some(file) if dir.is_relative() => file.parent().unwrap_or(Path::new(".")).join(dir),
-        _ => dir.clone(),
-    });
-    let templates = yardstick_report::Templates::load(template_dir.as_deref())?;
+    let templates = templates(config)?;
     let narrator = match &settings.narrator {
         Some(n) => {
             let spec = config

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use std::process::ExitCode;
 use std::sync::Arc;
 use yardstick_server::schedule::Schedule;
-use yardstick_server::{daemon, AppState, Job, JobOutcome, Jobs};
+use yardstick_server::{daemon, AppState, ArticleSettings, Job, JobOutcome, Jobs};
 
 /// Carries out jobs with the command-line configuration.
 struct CliJobs {
@@ -82,6 +82,11 @@ pub async fn serve(
     let plan = with_schedule.then(|| schedule(&ctx)).transpose()?;
     let store = ctx.store().await?;
     let token = ctx.config.serve.token.clone();
+    let articles = ArticleSettings {
+        config: ctx.config.report.clone(),
+        templates: crate::cmd_report::templates(&ctx.config)?,
+        stability_window: ctx.config.stability_window,
+    };
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (set --addr or [serve] addr)"))?;
@@ -89,7 +94,7 @@ pub async fn serve(
         ctx: Arc::new(ctx),
         sandbox,
     });
-    let state = AppState::new(store.clone(), token.clone(), Some(jobs.clone()));
+    let state = AppState::new(store.clone(), token.clone(), Some(jobs.clone()), articles);
     if let Some(plan) = plan {
         tokio::spawn(daemon::run_forever(
             store,

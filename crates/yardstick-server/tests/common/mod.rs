@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use yardstick_bench_serve::{generate, Shape};
-use yardstick_server::{AppState, Job, JobOutcome, Jobs};
+use yardstick_server::{AppState, ArticleSettings, Job, JobOutcome, Jobs};
 use yardstick_store::Store;
 
 pub const PAYLOAD: &str = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>";
@@ -65,6 +65,11 @@ pub async fn start(token: Option<&str>) -> Server {
         store.clone(),
         token.map(str::to_string),
         Some(recorder.clone() as Arc<dyn Jobs>),
+        ArticleSettings {
+            config: yardstick_report::ReportConfig::default(),
+            templates: yardstick_report::Templates::load(None).unwrap(),
+            stability_window: 7,
+        },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
