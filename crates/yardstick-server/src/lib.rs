@@ -10,7 +10,6 @@
 //! which this crate does not know).
 
 pub mod articles;
-pub mod charts;
 pub mod daemon;
 pub mod export;
 pub mod schedule;

@@ -96,7 +96,7 @@ async fn model_run_item_and_attempt_pages() {
     assert!(model["latest"]["dimensions"].as_array().unwrap().len() == 5);
     let (status, _, html) = get(&s.base, "/models/model-03").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("<path d=\"M"), "interval band drawn");
+    assert!(html.contains("<polygon"), "interval band drawn");
     let (status, _, body) = get(&s.base, "/api/models/nobody").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body.contains("no model `nobody`"), "{body}");
@@ -180,7 +180,10 @@ async fn verdicts_show_on_the_model_page() {
     let model = json(&s.base, "/api/models/model-03").await;
     assert_eq!(model["verdicts"][0]["verdict"], "likely_degradation");
     let (_, _, html) = get(&s.base, "/models/model-03").await;
-    assert!(html.contains("class=\"verdict\""), "marker on the chart");
+    assert!(
+        html.contains("<title>#8 2026-01-08: likely_degradation</title>"),
+        "marker on the chart"
+    );
     assert!(
         html.contains("main fell 25 points &lt;b&gt;below"),
         "{html}"
