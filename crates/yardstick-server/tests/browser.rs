@@ -191,14 +191,14 @@ async fn click_through_the_dashboard_in_chromium() {
     let first = driver
         .script("return document.querySelector('#board tbody tr a.model').textContent")
         .await;
-    assert_eq!(first, "model-03", "model names descending after one click");
+    assert_eq!(first, "model-04", "model names descending after one click");
 
     driver.click("#board tbody tr:first-child a.model").await;
-    assert_eq!(driver.path().await, "/models/model-03");
+    assert_eq!(driver.path().await, "/models/model-04");
     let name = driver
         .script("return document.getElementById('model-name').textContent")
         .await;
-    assert_eq!(name, "model-03");
+    assert_eq!(name, "model-04");
     let history = driver
         .script("return document.querySelectorAll('#history tr').length")
         .await;

@@ -52,7 +52,7 @@ async fn leaderboard_views_and_sorting() {
         .iter()
         .map(|r| r["model"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["model-00", "model-01", "model-02", "model-03"]);
+    assert_eq!(names, ["model-01", "model-02", "model-03", "model-04"]);
     let rolling = json(&s.base, "/api/board?view=rolling5").await;
     assert_eq!(rolling["view"], "rolling5");
     assert!(rolling["rows"]
@@ -118,7 +118,10 @@ async fn model_run_item_and_attempt_pages() {
         .starts_with("synthetic score"));
     let (status, _, html) = get(&s.base, "/runs/8").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("What is 3 + 3?"));
+    assert!(
+        html.contains("Synthetic material constraint question 1."),
+        "{html}"
+    );
     let (status, _, _) = get(&s.base, "/runs/99").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _, body) = get(&s.base, "/api/runs/abc").await;
@@ -129,14 +132,14 @@ async fn model_run_item_and_attempt_pages() {
     assert_eq!(runs.as_array().unwrap().len(), 8);
     assert_eq!(get(&s.base, "/runs").await.0, StatusCode::OK);
 
-    let item = json(&s.base, "/api/items/syn-grounding-001").await;
+    let item = json(&s.base, "/api/items/synth-grounding-001").await;
     assert_eq!(
         item["attempts"].as_array().unwrap().len(),
         4 * 8,
         "every model, every run"
     );
     assert_eq!(
-        get(&s.base, "/items/syn-grounding-001").await.0,
+        get(&s.base, "/items/synth-grounding-001").await.0,
         StatusCode::OK
     );
     assert_eq!(
@@ -212,7 +215,7 @@ async fn model_output_is_escaped_everywhere() {
         .unwrap();
     for path in [
         "/runs/8".to_string(),
-        "/items/syn-code_execution-000".to_string(),
+        format!("/items/{}", attempt.item_id),
         format!("/attempts/{}", attempt.id),
     ] {
         let (status, _, html) = get(&s.base, &path).await;
