@@ -3,8 +3,8 @@
 //! ([`render_article`]). Pure: [`ReportData`] in, text out.
 
 use crate::charts::{
-    day_effect_chart, dimension_bars, history_chart, Band, Bar, DayEffectPoint, HistoryChartPoint,
-    Marker, MarkerTone,
+    day_effect_chart, dimension_bars, history_chart, verdict_marker, Band, Bar, DayEffectPoint,
+    HistoryChartPoint,
 };
 use crate::config::ReportConfig;
 use crate::data::HistoryPoint;
@@ -419,21 +419,6 @@ fn series_name(series: &str) -> &str {
     }
 }
 
-/// How a verdict is drawn on a history chart; `noise` is not drawn.
-fn marker_of(verdict: &str) -> Option<Marker> {
-    let tone = match verdict {
-        "noise" => return None,
-        "watch" => MarkerTone::Caution,
-        "likely_degradation" | "confirmed_degradation" => MarkerTone::Alarm,
-        "improvement" => MarkerTone::Good,
-        _ => MarkerTone::Neutral,
-    };
-    Some(Marker {
-        label: verdict.to_string(),
-        tone,
-    })
-}
-
 fn range_text(data: &ReportData, model: &ModelData) -> String {
     let mains: Vec<(i64, f64)> = model
         .history
@@ -553,18 +538,11 @@ struct NarrationView<'a> {
     model: Option<&'a str>,
 }
 
-fn band_of(i: &Interval) -> Band {
-    Band {
-        low: i.low,
-        high: i.high,
-    }
-}
-
 /// A history point's 95% band: the board's interval for the report's run,
 /// else the main score ± z·SE of item sampling (as the verdicts use it).
 fn history_band(p: &HistoryPoint, model: &ModelData, run: i64) -> Option<Band> {
     if p.run_id == run {
-        return model.main_interval.as_ref().map(band_of);
+        return model.main_interval.map(Band::from);
     }
     let (main, se) = (p.main?, p.main_se?);
     (se > 0.0).then(|| {
@@ -654,7 +632,7 @@ pub fn render_article(
                     Some(Bar {
                         label: m.model.clone(),
                         value: m.main?,
-                        band: m.main_interval.as_ref().map(band_of),
+                        band: m.main_interval.map(Band::from),
                         previous: m.previous_main,
                     })
                 })
@@ -703,7 +681,7 @@ pub fn render_article(
                     label: format!("#{} {}", p.run_id, p.label),
                     value: p.main,
                     band: history_band(p, model, data.run.id),
-                    marker: p.main_verdict.as_deref().and_then(marker_of),
+                    marker: p.main_verdict.as_deref().and_then(verdict_marker),
                 })
                 .collect();
             let bars: Vec<Bar> = model
@@ -712,7 +690,7 @@ pub fn render_article(
                 .map(|d| Bar {
                     label: d.name.to_string(),
                     value: d.score,
-                    band: d.interval.as_ref().map(band_of),
+                    band: d.interval.map(Band::from),
                     previous: d.previous,
                 })
                 .collect();

@@ -6,12 +6,22 @@
 
 use serde::Serialize;
 use std::fmt::Write;
+use yardstick_stats::interval::Interval;
 
 /// An interval drawn as a band or whisker.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Band {
     pub low: f64,
     pub high: f64,
+}
+
+impl From<Interval> for Band {
+    fn from(i: Interval) -> Band {
+        Band {
+            low: i.low,
+            high: i.high,
+        }
+    }
 }
 
 /// How a marker on a history chart is drawn.
@@ -75,6 +85,29 @@ pub struct DayEffectPoint {
     /// Points, positive = the whole field scored higher that day.
     pub effect: f64,
     pub band: Option<Band>,
+}
+
+/// One point of a scatter plot, both axes 0–100.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScatterPoint {
+    pub label: String,
+    pub x: f64,
+    pub y: f64,
+}
+
+/// How a stored verdict is drawn on a history chart; `noise` is not drawn.
+pub fn verdict_marker(verdict: &str) -> Option<Marker> {
+    let tone = match verdict {
+        "noise" => return None,
+        "watch" => MarkerTone::Caution,
+        "likely_degradation" | "confirmed_degradation" => MarkerTone::Alarm,
+        "improvement" => MarkerTone::Good,
+        _ => MarkerTone::Neutral,
+    };
+    Some(Marker {
+        label: verdict.to_string(),
+        tone,
+    })
 }
 
 /// Escapes text for HTML/SVG element content and attribute values.
@@ -304,6 +337,48 @@ pub fn dimension_bars(title: &str, bars: &[Bar]) -> String {
     out
 }
 
+/// A scatter plot on two 0–100 axes (e.g. main score against availability),
+/// each point titled with its label and values.
+pub fn scatter_chart(title: &str, x_axis: &str, y_axis: &str, points: &[ScatterPoint]) -> String {
+    let height = 260.0;
+    let mut out = String::new();
+    open_svg(&mut out, height, title);
+    score_grid(&mut out, height);
+    let x = |v: f64| LEFT + (WIDTH - LEFT - RIGHT) * v.clamp(0.0, 100.0) / 100.0;
+    for p in points {
+        let _ = write!(
+            out,
+            r##"<circle cx="{:.1}" cy="{:.1}" r="4" fill="#c62828" fill-opacity="0.8"><title>{}: {} {:.1}, {} {:.1}</title></circle>"##,
+            x(p.x),
+            score_y(p.y, height),
+            escape(&p.label),
+            escape(x_axis),
+            p.x,
+            escape(y_axis),
+            p.y
+        );
+    }
+    let _ = write!(
+        out,
+        r##"<text x="{LEFT}" y="{:.1}" {FONT} fill="#666">{} 0</text><text x="{:.1}" y="{:.1}" {FONT} text-anchor="end" fill="#666">{} 100</text>"##,
+        height - 8.0,
+        escape(x_axis),
+        WIDTH - RIGHT,
+        height - 8.0,
+        escape(x_axis)
+    );
+    if points.is_empty() {
+        let _ = write!(
+            out,
+            r##"<text x="{:.1}" y="{:.1}" {FONT} text-anchor="middle" fill="#666">no scores yet</text>"##,
+            WIDTH / 2.0,
+            height / 2.0
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
 /// The field's day effect per run: bars up (the field scored higher) or down
 /// from a zero line, with intervals as whiskers; the axis is symmetric and
 /// fits the largest effect or interval end.
@@ -433,6 +508,45 @@ mod tests {
             }],
         );
         assert!(!day.contains("<script"));
+        let scatter = scatter_chart(
+            evil,
+            evil,
+            evil,
+            &[ScatterPoint {
+                label: evil.into(),
+                x: 1.0,
+                y: 2.0,
+            }],
+        );
+        assert!(!scatter.contains("<script"));
+    }
+
+    #[test]
+    fn scatter_places_points_on_both_axes() {
+        let svg = scatter_chart(
+            "main against availability",
+            "availability %",
+            "main",
+            &[ScatterPoint {
+                label: "m".into(),
+                x: 50.0,
+                y: 100.0,
+            }],
+        );
+        // x: 40 + 588 × 0.5; y: the top of the plot (score 100).
+        assert!(svg.contains(r#"<circle cx="334.0" cy="28.0""#), "{svg}");
+        assert!(svg.contains("<title>m: availability % 50.0, main 100.0</title>"));
+        assert!(scatter_chart("empty", "x", "y", &[]).contains("no scores yet"));
+    }
+
+    #[test]
+    fn verdicts_map_to_marker_tones() {
+        assert_eq!(verdict_marker("noise"), None);
+        let tone = |v| verdict_marker(v).unwrap().tone;
+        assert_eq!(tone("watch"), MarkerTone::Caution);
+        assert_eq!(tone("confirmed_degradation"), MarkerTone::Alarm);
+        assert_eq!(tone("improvement"), MarkerTone::Good);
+        assert_eq!(tone("retested"), MarkerTone::Neutral);
     }
 
     #[test]

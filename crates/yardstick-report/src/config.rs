@@ -25,6 +25,11 @@ pub struct ReportConfig {
     /// `{run_page_base}/runs/N`); empty = a link relative to the dashboard root.
     #[serde(default)]
     pub run_page_base: String,
+    /// Where the schedule publishes each run's HTML articles (`yardstick
+    /// serve --schedule`, `yardstick daemon`); the binary resolves it
+    /// (default: `reports` next to yardstick.toml).
+    #[serde(default)]
+    pub out_dir: Option<PathBuf>,
     /// "Should we pay close attention?" rules; absent = [`default_rules`].
     #[serde(default = "default_rules")]
     pub rules: Vec<AttentionRule>,
@@ -39,6 +44,7 @@ impl Default for ReportConfig {
             history_runs: default_history_runs(),
             templates: None,
             run_page_base: String::new(),
+            out_dir: None,
             rules: default_rules(),
             narrator: None,
         }

@@ -1,5 +1,5 @@
 //! `yardstick serve`: the read-only web dashboard over the store (leaderboard,
-//! model, run and item pages), the JSON API the pages are built from, CSV and
+//! model, run, item and article pages), the JSON API the pages are built from, CSV and
 //! JSONL export, Prometheus metrics, token-protected actions, and the
 //! evaluation schedule.
 //!
@@ -9,13 +9,14 @@
 //! supplies the [`Jobs`] that carry them out (runs need providers and graders,
 //! which this crate does not know).
 
-pub mod charts;
+pub mod articles;
 pub mod daemon;
 pub mod export;
 pub mod schedule;
 pub mod views;
 pub mod web;
 
+pub use articles::ArticleSettings;
 pub use schedule::{Job, ScheduleConfig};
 pub use web::{router, AppState};
 

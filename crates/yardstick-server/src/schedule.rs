@@ -136,11 +136,14 @@ pub enum Job {
     Resume { run_id: i64 },
     /// Run a confirmation retest a verdict asked for.
     Retest { retest_id: i64 },
-    /// After runs: write the reports and send the alerts.
-    Publish,
+    /// After a pass: write the articles of the runs it finished (a retest
+    /// republishes the run whose verdict it decided). Alerts go out with the
+    /// verdicts of each run and retest, before this.
+    Publish { runs: Vec<i64> },
 }
 
-/// The jobs due at local time `now`. `resumed` lists runs this process has
+/// The evaluations due at local time `now` (the loop adds the `Publish` job
+/// once it knows which runs finished). `resumed` lists runs this process has
 /// already resumed (a run still unfinished after its resume is left for a
 /// person to look at rather than retried in a loop).
 pub fn due(schedule: &Schedule, now: NaiveDateTime, stored: &Stored, resumed: &[i64]) -> Vec<Job> {
@@ -171,9 +174,6 @@ pub fn due(schedule: &Schedule, now: NaiveDateTime, stored: &Stored, resumed: &[
             .iter()
             .map(|&retest_id| Job::Retest { retest_id }),
     );
-    if !jobs.is_empty() {
-        jobs.push(Job::Publish);
-    }
     jobs
 }
 
@@ -238,13 +238,10 @@ mod tests {
         );
         assert_eq!(
             due(&schedule(), at("2026-11-26 03:00"), &stored, &[]),
-            vec![
-                Job::Run {
-                    kind: "smoke".into(),
-                    date: date("2026-11-26")
-                },
-                Job::Publish
-            ]
+            vec![Job::Run {
+                kind: "smoke".into(),
+                date: date("2026-11-26")
+            }]
         );
     }
 
@@ -263,13 +260,10 @@ mod tests {
         );
         assert_eq!(
             due(&schedule(), at("2026-11-29 04:00"), &stored, &[]),
-            vec![
-                Job::Run {
-                    kind: "weekly".into(),
-                    date: date("2026-11-29")
-                },
-                Job::Publish
-            ]
+            vec![Job::Run {
+                kind: "weekly".into(),
+                date: date("2026-11-29")
+            }]
         );
     }
 
@@ -309,8 +303,7 @@ mod tests {
                 Job::Run {
                     kind: "weekly".into(),
                     date: date("2026-11-22")
-                },
-                Job::Publish
+                }
             ]
         );
     }
@@ -327,7 +320,7 @@ mod tests {
         let now = at("2026-11-26 05:00");
         assert_eq!(
             due(&schedule(), now, &stored, &[]),
-            vec![Job::Resume { run_id: 9 }, Job::Publish]
+            vec![Job::Resume { run_id: 9 }]
         );
         assert_eq!(due(&schedule(), now, &stored, &[9]), vec![]);
     }
@@ -350,8 +343,7 @@ mod tests {
                     date: date("2026-11-22")
                 },
                 Job::Retest { retest_id: 3 },
-                Job::Retest { retest_id: 4 },
-                Job::Publish
+                Job::Retest { retest_id: 4 }
             ]
         );
     }

@@ -2,11 +2,14 @@
 //! The JSON API returns these values as they are and the HTML templates render
 //! the same values, so a page and its API route can never disagree.
 
-use crate::charts;
 use serde::Serialize;
 use std::collections::HashMap;
 use yardstick_core::scoring::{RunScores, MAIN_WEIGHT_CODE, MAIN_WEIGHT_GROUNDING};
 use yardstick_core::{Check, Dimension};
+use yardstick_report::charts::{
+    dimension_bars, history_chart, scatter_chart, verdict_marker, Band, Bar, HistoryChartPoint,
+    ScatterPoint,
+};
 use yardstick_runner::leaderboard::{board, model_scores, Board};
 use yardstick_runner::RunError;
 use yardstick_stats::interval::{t_interval, weighted_sum, Interval};
@@ -33,6 +36,9 @@ pub enum ViewError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// An article could not be written (e.g. a user's template fails).
+    #[error("{0}")]
+    Report(String),
 }
 
 impl From<yardstick_store::StoreError> for ViewError {
@@ -310,21 +316,21 @@ pub async fn board_view(
         (_, Some(run)) => from_board(&board(store, run.id, STABILITY_WINDOW).await?),
     };
     sort_lines(&mut rows, sort, descending)?;
-    let bars: Vec<charts::Bar> = rows
+    let bars: Vec<Bar> = rows
         .iter()
         .filter_map(|l| {
-            Some(charts::Bar {
+            Some(Bar {
                 label: l.model.clone(),
                 value: l.main?,
-                low: l.main_interval.map(|i| i.low),
-                high: l.main_interval.map(|i| i.high),
+                band: l.main_interval.map(Band::from),
+                previous: None,
             })
         })
         .collect();
-    let points: Vec<charts::Point> = rows
+    let points: Vec<ScatterPoint> = rows
         .iter()
         .filter_map(|l| {
-            Some(charts::Point {
+            Some(ScatterPoint {
                 label: l.model.clone(),
                 x: l.availability? * 100.0,
                 y: l.main?,
@@ -334,8 +340,13 @@ pub async fn board_view(
     Ok(BoardView {
         view,
         run: runs.first().map(RunSummary::from),
-        main_chart: charts::bars("Main score (95% interval)", &bars),
-        side_chart: charts::scatter("Main score against availability (%)", &points),
+        main_chart: dimension_bars("Main score (95% interval)", &bars),
+        side_chart: scatter_chart(
+            "Main score against availability (%)",
+            "availability %",
+            "main",
+            &points,
+        ),
         rows,
         sort: sort.to_string(),
         order: if descending { "desc" } else { "asc" }.to_string(),
@@ -429,33 +440,25 @@ pub async fn model_view(store: &Store, model: &str, kind: &str) -> Result<ModelV
         .filter(|v| v.model == model)
         .map(VerdictView::from)
         .collect();
-    let markers: Vec<charts::Marker> = verdicts
+    let points: Vec<HistoryChartPoint> = history
         .iter()
-        .filter(|v| v.series == "main")
-        .map(|v| charts::Marker {
-            run: v.run,
-            label: v.verdict.clone(),
-        })
-        .collect();
-    let points: Vec<charts::HistoryPoint> = history
-        .iter()
-        .filter_map(|h| {
-            Some(charts::HistoryPoint {
-                run: h.run,
-                value: h.main?,
-                low: h.interval.map(|i| i.low),
-                high: h.interval.map(|i| i.high),
-            })
+        .map(|h| HistoryChartPoint {
+            label: format!("#{} {}", h.run, h.label),
+            value: h.main,
+            band: h.interval.map(Band::from),
+            marker: verdicts
+                .iter()
+                .find(|v| v.run == h.run && v.series == "main")
+                .and_then(|v| verdict_marker(&v.verdict)),
         })
         .collect();
     Ok(ModelView {
         model: model.to_string(),
         kind: kind.to_string(),
         latest_run: run_ids.first().copied(),
-        history_chart: charts::history(
+        history_chart: history_chart(
             &format!("{model}: main score per `{kind}` run (95% interval)"),
             &points,
-            &markers,
         ),
         history,
         latest,

@@ -5,6 +5,7 @@
 //! ([`yardstick_store::DataVersion`]). Everything but `POST /api/actions/*`
 //! is read-only; actions need `Authorization: Bearer <[serve] token>`.
 
+use crate::articles::{self, ArticleSettings};
 use crate::schedule::Job;
 use crate::views::{self, BoardKind, ViewError};
 use crate::Jobs;
@@ -33,6 +34,7 @@ pub struct AppState {
     pub store: Store,
     token: Option<String>,
     jobs: Option<Arc<dyn Jobs>>,
+    articles: ArticleSettings,
     /// Held while an evaluation runs: shared with the schedule loop.
     pub job_lock: Arc<tokio::sync::Mutex<()>>,
     templates: Environment<'static>,
@@ -44,11 +46,18 @@ pub struct AppState {
 impl AppState {
     /// `token`: the bearer token actions require (`None`: actions refused).
     /// `jobs`: what carries actions out (`None`: actions refused).
-    pub fn new(store: Store, token: Option<String>, jobs: Option<Arc<dyn Jobs>>) -> Arc<AppState> {
+    /// `articles`: the `[report]` settings the article pages are written with.
+    pub fn new(
+        store: Store,
+        token: Option<String>,
+        jobs: Option<Arc<dyn Jobs>>,
+        articles: ArticleSettings,
+    ) -> Arc<AppState> {
         Arc::new(AppState {
             store,
             token: token.filter(|t| !t.is_empty()),
             jobs,
+            articles,
             job_lock: Arc::new(tokio::sync::Mutex::new(())),
             templates: templates(),
             cache: Mutex::new((DataVersion::default(), HashMap::new())),
@@ -111,6 +120,11 @@ fn templates() -> Environment<'static> {
         ("model.html", include_str!("../templates/model.html")),
         ("run.html", include_str!("../templates/run.html")),
         ("runs.html", include_str!("../templates/runs.html")),
+        ("articles.html", include_str!("../templates/articles.html")),
+        (
+            "run_articles.html",
+            include_str!("../templates/run_articles.html"),
+        ),
         ("item.html", include_str!("../templates/item.html")),
         ("attempt.html", include_str!("../templates/attempt.html")),
         ("error.html", include_str!("../templates/error.html")),
@@ -156,6 +170,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/models/{model}", get(model_page))
         .route("/runs", get(runs_page))
         .route("/runs/{run}", get(run_page))
+        .route("/articles", get(articles_page))
+        .route("/runs/{run}/articles", get(run_articles_page))
+        .route("/runs/{run}/articles/{file}", get(article_page))
         .route("/items/{item}", get(item_page))
         .route("/attempts/{attempt}", get(attempt_page))
         .route("/api/board", get(board_api))
@@ -163,6 +180,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/runs", get(runs_api))
         .route("/api/runs/{run}", get(run_api))
         .route("/api/runs/{run}/export", get(export_api))
+        .route("/api/articles", get(articles_api))
+        .route("/api/runs/{run}/articles", get(run_articles_api))
+        .route("/api/runs/{run}/articles/{file}", get(article_api))
         .route("/api/items/{item}", get(item_api))
         .route("/api/attempts/{attempt}", get(attempt_api))
         .route("/api/verdicts", get(verdicts_api))
@@ -352,6 +372,97 @@ async fn run_page(State(state): State<Arc<AppState>>, Path(run): Path<String>) -
 
 async fn run_api(State(state): State<Arc<AppState>>, Path(run): Path<String>) -> Page {
     let page = run_value(&state, &run).await.map_err(fail(&state, true))?;
+    Ok(Json(page).into_response())
+}
+
+async fn articles_value(state: &AppState) -> Result<Arc<serde_json::Value>, ViewError> {
+    state
+        .cached(
+            "articles".into(),
+            articles::index(&state.store, RUNS_LISTED),
+        )
+        .await
+}
+
+async fn articles_page(State(state): State<Arc<AppState>>) -> Page {
+    let page = articles_value(&state).await.map_err(fail(&state, false))?;
+    Ok(state.render("articles.html", &serde_json::json!({ "runs": *page })))
+}
+
+async fn articles_api(State(state): State<Arc<AppState>>) -> Page {
+    let page = articles_value(&state).await.map_err(fail(&state, true))?;
+    Ok(Json(page).into_response())
+}
+
+async fn run_articles_value(
+    state: &AppState,
+    raw: &str,
+) -> Result<Arc<serde_json::Value>, ViewError> {
+    let run = number("run", raw)?;
+    state
+        .cached(
+            format!("run-articles\u{0}{run}"),
+            articles::run_articles(&state.store, &state.articles, run),
+        )
+        .await
+}
+
+async fn run_articles_page(State(state): State<Arc<AppState>>, Path(run): Path<String>) -> Page {
+    let page = run_articles_value(&state, &run)
+        .await
+        .map_err(fail(&state, false))?;
+    Ok(state.render("run_articles.html", &page))
+}
+
+async fn run_articles_api(State(state): State<Arc<AppState>>, Path(run): Path<String>) -> Page {
+    let page = run_articles_value(&state, &run)
+        .await
+        .map_err(fail(&state, true))?;
+    Ok(Json(page).into_response())
+}
+
+async fn article_value(
+    state: &AppState,
+    raw: &str,
+    file: &str,
+) -> Result<Arc<serde_json::Value>, ViewError> {
+    let run = number("run", raw)?;
+    state
+        .cached(
+            format!("article\u{0}{run}\u{0}{file}"),
+            articles::article(&state.store, &state.articles, run, file),
+        )
+        .await
+}
+
+/// The article as `yardstick report` writes it: an HTML document (escaped by
+/// its template) or Markdown.
+async fn article_page(
+    State(state): State<Arc<AppState>>,
+    Path((run, file)): Path<(String, String)>,
+) -> Page {
+    let page = article_value(&state, &run, &file)
+        .await
+        .map_err(fail(&state, false))?;
+    let body = page["body"].as_str().unwrap_or_default().to_string();
+    if page["format"] == "md" {
+        Ok((
+            [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+            body,
+        )
+            .into_response())
+    } else {
+        Ok(Html(body).into_response())
+    }
+}
+
+async fn article_api(
+    State(state): State<Arc<AppState>>,
+    Path((run, file)): Path<(String, String)>,
+) -> Page {
+    let page = article_value(&state, &run, &file)
+        .await
+        .map_err(fail(&state, true))?;
     Ok(Json(page).into_response())
 }
 

@@ -1,6 +1,6 @@
 //! The dashboard in headless Chromium, driven over WebDriver (chromedriver) by
-//! plain HTTP: load the leaderboard, click through to a model and one of its
-//! runs, take a screenshot, and check that a response carrying `<script>`
+//! plain HTTP: load the leaderboard, click through to a model, one of its
+//! runs and the run's roundup article, take a screenshot, and check that a response carrying `<script>`
 //! renders as text and never runs. Fails — does not skip — when Chromium or
 //! chromedriver is missing (`apt-get install chromium chromium-driver`).
 
@@ -191,14 +191,14 @@ async fn click_through_the_dashboard_in_chromium() {
     let first = driver
         .script("return document.querySelector('#board tbody tr a.model').textContent")
         .await;
-    assert_eq!(first, "model-03", "model names descending after one click");
+    assert_eq!(first, "model-04", "model names descending after one click");
 
     driver.click("#board tbody tr:first-child a.model").await;
-    assert_eq!(driver.path().await, "/models/model-03");
+    assert_eq!(driver.path().await, "/models/model-04");
     let name = driver
         .script("return document.getElementById('model-name').textContent")
         .await;
-    assert_eq!(name, "model-03");
+    assert_eq!(name, "model-04");
     let history = driver
         .script("return document.querySelectorAll('#history tr').length")
         .await;
@@ -231,6 +231,34 @@ async fn click_through_the_dashboard_in_chromium() {
         driver.script("return document.title").await,
         "yardstick — Run #8"
     );
+
+    // From the run to its articles, and the roundup written from the database.
+    driver.click("#run-articles").await;
+    assert_eq!(driver.path().await, "/runs/8/articles");
+    driver.click("#articles a.article.roundup").await;
+    assert_eq!(driver.path().await, "/runs/8/articles/run-8-roundup.html");
+    let listed: Value = reqwest::get(format!("{}/api/runs/8/articles", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        driver
+            .script("return document.querySelector('h1').textContent")
+            .await,
+        listed["articles"][0]["headline"]
+    );
+    assert!(
+        driver
+            .script("return document.querySelectorAll('article svg').length")
+            .await
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "the article's charts are inline"
+    );
+    driver.go(&format!("{}/runs/8", server.base)).await;
 
     let png = driver.call("GET", "/screenshot", Value::Null).await;
     let png = base64::engine::general_purpose::STANDARD

@@ -52,7 +52,7 @@ async fn leaderboard_views_and_sorting() {
         .iter()
         .map(|r| r["model"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["model-00", "model-01", "model-02", "model-03"]);
+    assert_eq!(names, ["model-01", "model-02", "model-03", "model-04"]);
     let rolling = json(&s.base, "/api/board?view=rolling5").await;
     assert_eq!(rolling["view"], "rolling5");
     assert!(rolling["rows"]
@@ -96,7 +96,7 @@ async fn model_run_item_and_attempt_pages() {
     assert!(model["latest"]["dimensions"].as_array().unwrap().len() == 5);
     let (status, _, html) = get(&s.base, "/models/model-03").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("<path d=\"M"), "interval band drawn");
+    assert!(html.contains("<polygon"), "interval band drawn");
     let (status, _, body) = get(&s.base, "/api/models/nobody").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(body.contains("no model `nobody`"), "{body}");
@@ -118,7 +118,10 @@ async fn model_run_item_and_attempt_pages() {
         .starts_with("synthetic score"));
     let (status, _, html) = get(&s.base, "/runs/8").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("What is 3 + 3?"));
+    assert!(
+        html.contains("Synthetic material constraint question 1."),
+        "{html}"
+    );
     let (status, _, _) = get(&s.base, "/runs/99").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _, body) = get(&s.base, "/api/runs/abc").await;
@@ -129,14 +132,14 @@ async fn model_run_item_and_attempt_pages() {
     assert_eq!(runs.as_array().unwrap().len(), 8);
     assert_eq!(get(&s.base, "/runs").await.0, StatusCode::OK);
 
-    let item = json(&s.base, "/api/items/syn-grounding-001").await;
+    let item = json(&s.base, "/api/items/synth-grounding-001").await;
     assert_eq!(
         item["attempts"].as_array().unwrap().len(),
         4 * 8,
         "every model, every run"
     );
     assert_eq!(
-        get(&s.base, "/items/syn-grounding-001").await.0,
+        get(&s.base, "/items/synth-grounding-001").await.0,
         StatusCode::OK
     );
     assert_eq!(
@@ -180,7 +183,10 @@ async fn verdicts_show_on_the_model_page() {
     let model = json(&s.base, "/api/models/model-03").await;
     assert_eq!(model["verdicts"][0]["verdict"], "likely_degradation");
     let (_, _, html) = get(&s.base, "/models/model-03").await;
-    assert!(html.contains("class=\"verdict\""), "marker on the chart");
+    assert!(
+        html.contains("<title>#8 2026-01-08: likely_degradation</title>"),
+        "marker on the chart"
+    );
     assert!(
         html.contains("main fell 25 points &lt;b&gt;below"),
         "{html}"
@@ -209,7 +215,7 @@ async fn model_output_is_escaped_everywhere() {
         .unwrap();
     for path in [
         "/runs/8".to_string(),
-        "/items/syn-code_execution-000".to_string(),
+        format!("/items/{}", attempt.item_id),
         format!("/attempts/{}", attempt.id),
     ] {
         let (status, _, html) = get(&s.base, &path).await;
@@ -224,6 +230,85 @@ async fn model_output_is_escaped_everywhere() {
     // The API returns the response unchanged.
     let json = json(&s.base, &format!("/api/attempts/{}", attempt.id)).await;
     assert_eq!(json["attempt"]["response"], PAYLOAD);
+}
+
+#[tokio::test]
+async fn articles_are_written_from_the_database() {
+    let s = start(None).await;
+    let index = json(&s.base, "/api/articles").await;
+    let ids: Vec<i64> = index
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [8, 7, 6, 5, 4, 3, 2, 1], "newest first");
+    assert_eq!(index[0]["articles"], "/runs/8/articles");
+    let (status, _, html) = get(&s.base, "/articles").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("href=\"/runs/8/articles\""), "{html}");
+    let (_, _, run_page) = get(&s.base, "/runs/8").await;
+    assert!(run_page.contains("href=\"/runs/8/articles\""));
+    assert!(run_page.contains("href=\"/articles\""), "in the nav bar");
+
+    let list = json(&s.base, "/api/runs/8/articles").await;
+    assert_eq!(list["run"]["id"], 8);
+    let articles = list["articles"].as_array().unwrap();
+    assert!(articles.len() > 1, "run 8 has anomaly articles: {list}");
+    let roundup = &articles[0];
+    assert_eq!(roundup["kind"], "roundup");
+    assert_eq!(roundup["file"], "run-8-roundup.html");
+    assert_eq!(roundup["markdown"], "run-8-roundup.md");
+    // The roundup's leader and score are the board's.
+    let board = json(&s.base, "/api/board").await;
+    let leader = &board["rows"][0];
+    assert_eq!(
+        roundup["headline"],
+        format!(
+            "Run #8: {} leads with {:.1}",
+            leader["model"].as_str().unwrap(),
+            leader["main"].as_f64().unwrap()
+        )
+    );
+    let (status, _, list_html) = get(&s.base, "/runs/8/articles").await;
+    assert_eq!(status, StatusCode::OK);
+    for a in articles {
+        let file = a["file"].as_str().unwrap();
+        assert!(
+            list_html.contains(&format!("href=\"/runs/8/articles/{file}\"")),
+            "{list_html}"
+        );
+        let (status, mime, page) = get(&s.base, &format!("/runs/8/articles/{file}")).await;
+        assert_eq!(status, StatusCode::OK, "{file}");
+        assert!(mime.starts_with("text/html"));
+        let headline = a["headline"].as_str().unwrap();
+        assert!(
+            page.contains(&format!("<h1>{headline}</h1>")),
+            "{file}: {page}"
+        );
+        assert!(page.contains("<svg") && page.contains("Run #8 — raw data"));
+        assert!(!page.contains("<script"), "{file}");
+        let api = json(&s.base, &format!("/api/runs/8/articles/{file}")).await;
+        assert_eq!(api["headline"], a["headline"]);
+        assert_eq!(api["format"], "html");
+        assert_eq!(api["body"], page);
+    }
+    let (status, mime, md) = get(&s.base, "/runs/8/articles/run-8-roundup.md").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(mime.starts_with("text/markdown"), "{mime}");
+    assert!(
+        md.starts_with(&format!("# {}", roundup["headline"].as_str().unwrap())),
+        "{md}"
+    );
+
+    let (status, _, body) = get(&s.base, "/api/runs/8/articles/run-8-nobody.html").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("/runs/8/articles lists them"), "{body}");
+    let (status, _, _) = get(&s.base, "/runs/8/articles/run-8-roundup.pdf").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, body) = get(&s.base, "/api/runs/99/articles").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("Run #99 does not exist"), "{body}");
 }
 
 #[tokio::test]

@@ -116,7 +116,7 @@ async fn runs_once_per_slot_across_restarts_and_downtime() {
                 kind: "weekly".into(),
                 date: date("2026-11-22")
             },
-            Job::Publish
+            Job::Publish { runs: vec![1, 2] }
         ]
     );
     // Same process a minute later, and a restarted process (fresh state): nothing.
@@ -134,7 +134,7 @@ async fn runs_once_per_slot_across_restarts_and_downtime() {
                 kind: "smoke".into(),
                 date: date("2026-11-27")
             },
-            Job::Publish
+            Job::Publish { runs: vec![3] }
         ]
     );
     // Down from Friday to Tuesday 2026-12-01 10:00: one smoke run (today's)
@@ -150,7 +150,7 @@ async fn runs_once_per_slot_across_restarts_and_downtime() {
                 kind: "weekly".into(),
                 date: date("2026-11-29")
             },
-            Job::Publish
+            Job::Publish { runs: vec![4, 5] }
         ]
     );
     assert!(pass(&jobs, &schedule, "2026-12-01 10:05", &mut Vec::new())
@@ -171,8 +171,13 @@ async fn runs_once_per_slot_across_restarts_and_downtime() {
 async fn a_crashed_slot_run_is_resumed_on_start_not_rerun() {
     let (_dir, mut jobs, schedule) = setup(true).await;
     let mut resumed = Vec::new();
-    pass(&jobs, &schedule, "2026-11-26 12:00", &mut resumed).await;
-    // The process died during those runs; they are stored but unfinished.
+    let crashed = pass(&jobs, &schedule, "2026-11-26 12:00", &mut resumed).await;
+    // The process died during those runs; they are stored but unfinished,
+    // so nothing is published.
+    assert!(
+        crashed.iter().all(|j| matches!(j, Job::Run { .. })),
+        "{crashed:?}"
+    );
     jobs.crash = false;
     let after_restart = pass(&jobs, &schedule, "2026-11-26 12:30", &mut Vec::new()).await;
     assert_eq!(
@@ -180,7 +185,7 @@ async fn a_crashed_slot_run_is_resumed_on_start_not_rerun() {
         [
             Job::Resume { run_id: 1 },
             Job::Resume { run_id: 2 },
-            Job::Publish
+            Job::Publish { runs: vec![1, 2] }
         ]
     );
     assert!(pass(&jobs, &schedule, "2026-11-26 12:31", &mut Vec::new())

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use yardstick_report::{
-    load_report_data, plan_articles, render_article, Article, Format, Narrator,
+    load_report_data, plan_articles, render_article, Article, Format, Narrator, Templates,
 };
 use yardstick_store::Store;
 
@@ -47,18 +47,28 @@ struct Metadata<'a> {
     articles: &'a [Article],
 }
 
-pub async fn report(config: &Config, store: Store, args: ReportArgs) -> Result<ExitCode> {
+/// The article templates of `[report] templates` (built in when unset); a
+/// relative directory is relative to the configuration file.
+pub fn templates(config: &Config) -> Result<Templates> {
+    let dir = config
+        .report
+        .templates
+        .as_ref()
+        .map(|d| config.beside_file(d));
+    Ok(Templates::load(dir.as_deref())?)
+}
+
+/// The articles of run `run` (only `model`'s with one), narrated when
+/// `[report.narrator]` is set.
+async fn articles(
+    config: &Config,
+    store: &Store,
+    run: i64,
+    format: Format,
+    model: Option<&str>,
+) -> Result<Vec<Article>> {
     let settings = &config.report;
-    let format = match args.format {
-        ReportFormat::Md => Format::Markdown,
-        ReportFormat::Html => Format::Html,
-    };
-    // A relative template directory is relative to the configuration file.
-    let template_dir = settings.templates.as_ref().map(|dir| match &config.source {
-        Some(file) if dir.is_relative() => file.parent().unwrap_or(Path::new(".")).join(dir),
-        _ => dir.clone(),
-    });
-    let templates = yardstick_report::Templates::load(template_dir.as_deref())?;
+    let templates = templates(config)?;
     let narrator = match &settings.narrator {
         Some(n) => {
             let spec = config
@@ -74,8 +84,8 @@ pub async fn report(config: &Config, store: Store, args: ReportArgs) -> Result<E
         None => None,
     };
 
-    let data = load_report_data(&store, args.run, settings, config.stability_window).await?;
-    let plans = plan_articles(&data, settings, args.model.as_deref())?;
+    let data = load_report_data(store, run, settings, config.stability_window).await?;
+    let plans = plan_articles(&data, settings, model)?;
     let mut articles = Vec::with_capacity(plans.len());
     for plan in &plans {
         let narration = match &narrator {
@@ -92,28 +102,58 @@ pub async fn report(config: &Config, store: Store, args: ReportArgs) -> Result<E
             plan, &data, settings, &templates, format, narration,
         )?);
     }
+    Ok(articles)
+}
 
+/// `yardstick report RUN --out DIR`: one file per article plus
+/// `run-N-report.json` in `dir` (created if missing). Returns the files
+/// written. The schedule publishes through this too.
+pub(crate) async fn write_report(
+    config: &Config,
+    store: &Store,
+    run: i64,
+    format: Format,
+    model: Option<&str>,
+    dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    let articles = articles(config, store, run, format, model).await?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    let mut written = Vec::with_capacity(articles.len() + 1);
+    for article in &articles {
+        let path = dir.join(&article.file_name);
+        std::fs::write(&path, &article.body)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
+    let meta = dir.join(format!("run-{run}-report.json"));
+    let json = serde_json::to_string_pretty(&Metadata {
+        run,
+        format: format.extension(),
+        articles: &articles,
+    })?;
+    std::fs::write(&meta, json + "\n")
+        .with_context(|| format!("cannot write {}", meta.display()))?;
+    written.push(meta);
+    Ok(written)
+}
+
+pub async fn report(config: &Config, store: Store, args: ReportArgs) -> Result<ExitCode> {
+    let format = match args.format {
+        ReportFormat::Md => Format::Markdown,
+        ReportFormat::Html => Format::Html,
+    };
     match &args.out {
         Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
-            for article in &articles {
-                let path = dir.join(&article.file_name);
-                std::fs::write(&path, &article.body)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
+            for path in
+                write_report(config, &store, args.run, format, args.model.as_deref(), dir).await?
+            {
                 println!("{}", path.display());
             }
-            let meta = dir.join(format!("run-{}-report.json", args.run));
-            let json = serde_json::to_string_pretty(&Metadata {
-                run: args.run,
-                format: format.extension(),
-                articles: &articles,
-            })?;
-            std::fs::write(&meta, json + "\n")
-                .with_context(|| format!("cannot write {}", meta.display()))?;
-            println!("{}", meta.display());
         }
         None => {
+            let articles =
+                articles(config, &store, args.run, format, args.model.as_deref()).await?;
             let mut out = std::io::stdout().lock();
             for (i, article) in articles.iter().enumerate() {
                 if i > 0 {

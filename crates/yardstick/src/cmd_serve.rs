@@ -2,15 +2,19 @@
 //! `yardstick daemon` (the schedule alone). The web server and the planner live
 //! in yardstick-server; this file supplies what they cannot know: how a job
 //! becomes a run (configuration, providers, graders), through the same
-//! functions as `yardstick run` and `yardstick resume`.
+//! functions as `yardstick run`, `yardstick resume`, `yardstick retest` and
+//! `yardstick report --out`.
 
+use crate::cmd_verdicts::{self, RetestRun};
 use crate::commands::{self, Ctx};
-use crate::{RunArgs, SandboxArgs};
+use crate::{bank_source, cmd_report, RunArgs, SandboxArgs};
 use anyhow::{Context, Result};
 use std::process::ExitCode;
 use std::sync::Arc;
+use yardstick_report::Format;
+use yardstick_runner::alerts::Alerter;
 use yardstick_server::schedule::Schedule;
-use yardstick_server::{daemon, AppState, Job, JobOutcome, Jobs};
+use yardstick_server::{daemon, AppState, ArticleSettings, Job, JobOutcome, Jobs};
 
 /// Carries out jobs with the command-line configuration.
 struct CliJobs {
@@ -33,8 +37,15 @@ impl Jobs for CliJobs {
 }
 
 async fn carry_out(ctx: &Ctx, job: Job, sandbox: SandboxArgs) -> JobOutcome {
-    let outcome = match job {
-        Job::Run { kind, date } => {
+    let finished = |outcome: Result<ExitCode>| match outcome {
+        Ok(code) if code == ExitCode::SUCCESS => Ok("done".to_string()),
+        Ok(code) => Err(format!("finished with {code:?}")),
+        Err(e) => Err(format!("{e:#}")),
+    };
+    // Runs and resumes judge the run and send its alerts (`after_run`), as
+    // `yardstick run` does; a retest decides its verdict and alerts likewise.
+    match job {
+        Job::Run { kind, date } => finished(
             commands::run(
                 ctx,
                 RunArgs {
@@ -48,23 +59,44 @@ async fn carry_out(ctx: &Ctx, job: Job, sandbox: SandboxArgs) -> JobOutcome {
                     sandbox,
                 },
             )
+            .await,
+        ),
+        Job::Resume { run_id } => finished(commands::resume(ctx, run_id, false, sandbox).await),
+        Job::Retest { retest_id } => retest(ctx, retest_id, sandbox)
             .await
-        }
-        Job::Resume { run_id } => commands::resume(ctx, run_id, false, sandbox).await,
-        // Retests, reports and alerts come with the verdict and report
-        // commands; until this binary has them, the log says so.
-        Job::Retest { retest_id } => Err(anyhow::anyhow!(
-            "retest {retest_id} is pending, but this build has no retest runner"
-        )),
-        Job::Publish => Err(anyhow::anyhow!(
-            "this build writes no reports and sends no alerts after scheduled runs"
-        )),
-    };
-    match outcome {
-        Ok(code) if code == ExitCode::SUCCESS => Ok("done".into()),
-        Ok(code) => Err(format!("finished with {code:?}")),
-        Err(e) => Err(format!("{e:#}")),
+            .map_err(|e| format!("{e:#}")),
+        Job::Publish { runs } => publish(ctx, &runs).await.map_err(|e| format!("{e:#}")),
     }
+}
+
+/// Runs retest `retest_id` as `yardstick retest` runs each pending one.
+async fn retest(ctx: &Ctx, retest_id: i64, sandbox: SandboxArgs) -> Result<String> {
+    let store = ctx.existing_store().await?;
+    let row = store
+        .get_retest(retest_id)
+        .await?
+        .with_context(|| format!("retest {retest_id} does not exist"))?;
+    let bank = bank_source::load_for_run(ctx.config.bank.as_deref())?;
+    let alerter = Alerter::new(&ctx.config.alerts)?;
+    match cmd_verdicts::run_retest(ctx, &store, &bank, &alerter, &row, sandbox).await? {
+        RetestRun::Decided(report) => Ok(cmd_verdicts::retest_line(&report)),
+        RetestRun::Taken => Ok(format!("retest {retest_id} was taken by another process")),
+        RetestRun::Interrupted => anyhow::bail!("retest {retest_id} was interrupted"),
+    }
+}
+
+/// Writes each run's HTML articles into `[report] out_dir`, as
+/// `yardstick report N --format html --out DIR` does.
+async fn publish(ctx: &Ctx, runs: &[i64]) -> Result<String> {
+    let store = ctx.existing_store().await?;
+    let dir = ctx.config.report_out_dir();
+    let mut files = 0;
+    for &run in runs {
+        files += cmd_report::write_report(&ctx.config, &store, run, Format::Html, None, &dir)
+            .await?
+            .len();
+    }
+    Ok(format!("{files} files in {}", dir.display()))
 }
 
 fn schedule(ctx: &Ctx) -> Result<Schedule> {
@@ -82,6 +114,11 @@ pub async fn serve(
     let plan = with_schedule.then(|| schedule(&ctx)).transpose()?;
     let store = ctx.store().await?;
     let token = ctx.config.serve.token.clone();
+    let articles = ArticleSettings {
+        config: ctx.config.report.clone(),
+        templates: crate::cmd_report::templates(&ctx.config)?,
+        stability_window: ctx.config.stability_window,
+    };
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr} (set --addr or [serve] addr)"))?;
@@ -89,7 +126,7 @@ pub async fn serve(
         ctx: Arc::new(ctx),
         sandbox,
     });
-    let state = AppState::new(store.clone(), token.clone(), Some(jobs.clone()));
+    let state = AppState::new(store.clone(), token.clone(), Some(jobs.clone()), articles);
     if let Some(plan) = plan {
         tokio::spawn(daemon::run_forever(
             store,

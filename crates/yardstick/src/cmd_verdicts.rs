@@ -15,7 +15,7 @@ use yardstick_runner::verdicts::assess_run;
 use yardstick_runner::{execute, now_ms};
 use yardstick_stats::simulate::{simulate as run_simulation, InjectedDrop, ItemScoring, Scenario};
 use yardstick_stats::verdict::SeriesType;
-use yardstick_store::{AlertStatus, Store, VerdictRow};
+use yardstick_store::{AlertStatus, RetestRow, Store, VerdictRow};
 
 /// Judges a run that just completed (unless `[verdicts] enabled = false`)
 /// and says on stderr what changed.
@@ -164,8 +164,56 @@ pub async fn verdicts(ctx: &Ctx, run: Option<i64>, limit: i64, json: bool) -> Re
     Ok(ExitCode::SUCCESS)
 }
 
+/// What running one retest came to.
+pub(crate) enum RetestRun {
+    Decided(Box<RetestReport>),
+    /// Another process started it first.
+    Taken,
+    /// Stopped by Ctrl-C; `yardstick retest` continues it.
+    Interrupted,
+}
+
+/// Runs one pending (or continues one running) retest and decides it: the
+/// confirmation run, then the SPRT, the verdict's update and its alerts.
+pub(crate) async fn run_retest(
+    ctx: &Ctx,
+    store: &Store,
+    bank: &yardstick_bank::Bank,
+    alerter: &Alerter,
+    retest: &RetestRow,
+    sandbox: SandboxArgs,
+) -> Result<RetestRun> {
+    let spec = ctx
+        .config
+        .select_models(Some(std::slice::from_ref(&retest.model)))
+        .with_context(|| {
+            format!(
+                "retest {} is for model `{}`; configure it again to run the retest",
+                retest.id, retest.model
+            )
+        })?
+        .remove(0);
+    let models = connect::connect(std::slice::from_ref(&spec))?;
+    let seed = now_ms() as u64 ^ (retest.id as u64).rotate_left(32);
+    let Some(run_id) = start_retest(store, bank, &spec, retest, seed).await? else {
+        return Ok(RetestRun::Taken);
+    };
+    eprintln!(
+        "retest {} of {} on {}: Run #{run_id}",
+        retest.id, retest.model, retest.series
+    );
+    let graders = graders_for_run(ctx, store, run_id, sandbox).await?;
+    let stop = stop_on_ctrl_c();
+    let summary = execute(store, run_id, &models, &graders.graders, &stop, &|_| {}).await;
+    graders.shutdown().await;
+    if summary?.interrupted {
+        return Ok(RetestRun::Interrupted);
+    }
+    let report = decide_retest(store, retest.id, &ctx.config.verdicts, alerter).await?;
+    Ok(RetestRun::Decided(Box::new(report)))
+}
+
 pub async fn retest(ctx: &Ctx, json: bool, sandbox: SandboxArgs) -> Result<ExitCode> {
-    let settings = &ctx.config.verdicts;
     let store = ctx.existing_store().await?;
     let open = store.open_retests().await?;
     if open.is_empty() {
@@ -180,56 +228,22 @@ pub async fn retest(ctx: &Ctx, json: bool, sandbox: SandboxArgs) -> Result<ExitC
     let alerter = Alerter::new(&ctx.config.alerts)?;
     let mut reports = Vec::new();
     for retest in open {
-        let spec = ctx
-            .config
-            .select_models(Some(std::slice::from_ref(&retest.model)))
-            .with_context(|| {
-                format!(
-                    "retest {} is for model `{}`; configure it again to run the retest",
-                    retest.id, retest.model
-                )
-            })?
-            .remove(0);
-        let models = connect::connect(std::slice::from_ref(&spec))?;
-        let seed = now_ms() as u64 ^ (retest.id as u64).rotate_left(32);
-        let Some(run_id) = start_retest(&store, &bank, &spec, &retest, seed).await? else {
-            eprintln!("retest {} was taken by another process", retest.id);
-            continue;
+        let report = match run_retest(ctx, &store, &bank, &alerter, &retest, sandbox).await? {
+            RetestRun::Decided(report) => *report,
+            RetestRun::Taken => {
+                eprintln!("retest {} was taken by another process", retest.id);
+                continue;
+            }
+            RetestRun::Interrupted => {
+                eprintln!(
+                    "retest {} interrupted; `yardstick retest` continues it",
+                    retest.id
+                );
+                return Ok(ExitCode::from(130));
+            }
         };
-        eprintln!(
-            "retest {} of {} on {}: Run #{run_id}",
-            retest.id, retest.model, retest.series
-        );
-        let graders = graders_for_run(ctx, &store, run_id, sandbox).await?;
-        let stop = stop_on_ctrl_c();
-        let summary = execute(&store, run_id, &models, &graders.graders, &stop, &|_| {}).await;
-        graders.shutdown().await;
-        if summary?.interrupted {
-            eprintln!(
-                "retest {} interrupted; `yardstick retest` continues it",
-                retest.id
-            );
-            return Ok(ExitCode::from(130));
-        }
-        let report = decide_retest(&store, retest.id, settings, &alerter).await?;
         if !json {
-            let numbers: serde_json::Value =
-                serde_json::from_str(report.retest.numbers_json.as_deref().unwrap_or("{}"))
-                    .unwrap_or_default();
-            let sprt = &numbers["sprt"];
-            println!(
-                "retest {} of {} on {}: {} ({} of {} observations, Λ = {:.2}); verdict of Run #{} {} → {}",
-                report.retest.id,
-                report.retest.model,
-                report.retest.series,
-                report.retest.decision.as_deref().unwrap_or("?"),
-                sprt["items_used"],
-                sprt["items_available"],
-                sprt["log_likelihood_ratio"].as_f64().unwrap_or(f64::NAN),
-                report.verdict.run_id,
-                report.previous_verdict,
-                report.verdict.verdict
-            );
+            println!("{}", retest_line(&report));
         }
         reports.push(report);
     }
@@ -237,6 +251,27 @@ pub async fn retest(ctx: &Ctx, json: bool, sandbox: SandboxArgs) -> Result<ExitC
         print_json(&reports)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line on a decided retest: its decision, the SPRT's numbers and the verdict's change.
+pub(crate) fn retest_line(report: &RetestReport) -> String {
+    let numbers: serde_json::Value =
+        serde_json::from_str(report.retest.numbers_json.as_deref().unwrap_or("{}"))
+            .unwrap_or_default();
+    let sprt = &numbers["sprt"];
+    format!(
+        "retest {} of {} on {}: {} ({} of {} observations, Λ = {:.2}); verdict of Run #{} {} → {}",
+        report.retest.id,
+        report.retest.model,
+        report.retest.series,
+        report.retest.decision.as_deref().unwrap_or("?"),
+        sprt["items_used"],
+        sprt["items_available"],
+        sprt["log_likelihood_ratio"].as_f64().unwrap_or(f64::NAN),
+        report.verdict.run_id,
+        report.previous_verdict,
+        report.verdict.verdict
+    )
 }
 
 pub async fn alerts(ctx: &Ctx, status: Option<String>, limit: i64, json: bool) -> Result<ExitCode> {

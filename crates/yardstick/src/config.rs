@@ -92,13 +92,29 @@ impl Config {
             )
         })?;
         config.source = Some(path.to_path_buf());
-        if config.bank.as_ref().is_some_and(|b| b.is_relative()) {
-            // A relative bank path means relative to the configuration file.
-            let base = path.parent().unwrap_or(Path::new("."));
-            config.bank = config.bank.map(|b| base.join(b));
-        }
+        config.bank = config.bank.as_deref().map(|b| config.beside_file(b));
         config.validate()?;
         Ok(config)
+    }
+
+    /// A path from the file: a relative one is relative to the file's
+    /// directory (the current directory for the built-in configuration).
+    pub fn beside_file(&self, path: &Path) -> PathBuf {
+        match &self.source {
+            Some(file) if path.is_relative() => file.parent().unwrap_or(Path::new(".")).join(path),
+            _ => path.to_path_buf(),
+        }
+    }
+
+    /// Where the schedule publishes articles: `[report] out_dir`, else
+    /// `reports` next to the configuration file.
+    pub fn report_out_dir(&self) -> PathBuf {
+        self.beside_file(
+            self.report
+                .out_dir
+                .as_deref()
+                .unwrap_or(Path::new("reports")),
+        )
     }
 
     fn embedded_default() -> Config {
@@ -266,6 +282,23 @@ mod tests {
         assert!(c.models.len() >= 3);
         assert_eq!(c.kind("smoke").unwrap().per_dimension, Some(2));
         assert_eq!(c.report.rules.len(), 2);
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_file() {
+        let c = Config::parse(
+            "bank = 'my-bank'\n[report]\ntemplates = 't'\n",
+            Path::new("cfg/y.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.bank.as_deref(), Some(Path::new("cfg/my-bank")));
+        assert_eq!(c.report_out_dir(), Path::new("cfg/reports"));
+        let c = Config::parse("[report]\nout_dir = '/srv/a'\n", Path::new("cfg/y.toml")).unwrap();
+        assert_eq!(c.report_out_dir(), Path::new("/srv/a"));
+        assert_eq!(
+            Config::embedded_default().report_out_dir(),
+            Path::new("reports")
+        );
     }
 
     #[test]

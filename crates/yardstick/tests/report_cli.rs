@@ -31,6 +31,8 @@ fn history(sandbox: &Sandbox) -> (String, i64) {
                 from_run: 7,
                 points: 30.0,
             }],
+            failure_rate: 0.0,
+            planted_response: None,
         };
         let synth = generate(&store, &spec).await.unwrap();
         store.close().await;

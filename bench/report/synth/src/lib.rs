@@ -4,8 +4,8 @@
 //! optional injected drops. Everything goes through the real store API, so the
 //! database is exactly what `yardstick run` would have written.
 //!
-//! Used by the report benchmark and tests (and the dashboard benchmark): the
-//! scores are random but reproducible from the seed.
+//! The one generator of the report and dashboard benchmarks and of their
+//! tests: the scores are random but reproducible from the seed.
 
 use anyhow::{Context, Result};
 use rand::rngs::StdRng;
@@ -29,6 +29,12 @@ pub struct SynthSpec {
     /// Unix milliseconds of the first run; later runs follow a day apart.
     pub first_run_at: i64,
     pub drops: Vec<Drop>,
+    /// Share of requests that fail at the vendor (stored with an error
+    /// class and no grade): availability below 100%.
+    pub failure_rate: f64,
+    /// The response of model 0 to the first drawn item of the last run, e.g.
+    /// a `<script>` payload to prove the pages escape it.
+    pub planted_response: Option<String>,
 }
 
 /// From run index `from_run` on (0-based), model `model` (index) scores
@@ -57,6 +63,8 @@ impl SynthSpec {
                 from_run: 364,
                 points: 25.0,
             }],
+            failure_rate: 0.02,
+            planted_response: Some("<script>alert('pwned')</script>".into()),
         }
     }
 }
@@ -185,7 +193,7 @@ pub async fn generate(store: &Store, spec: &SynthSpec) -> Result<Synth> {
                 .filter(|d| d.model == m && day >= d.from_run)
                 .map(|d| d.points)
                 .sum();
-            for item in &drawn {
+            for (i, item) in drawn.iter().enumerate() {
                 let mean = ability[m][&item.dimension] - difficulty[&item.id] - drop;
                 let score = if item.dimension == Dimension::CodeExecution {
                     // Pass/fail, as code tests are.
@@ -207,7 +215,10 @@ pub async fn generate(store: &Store, spec: &SynthSpec) -> Result<Synth> {
                         r#"{{"model":"synthetic-{name}","messages":[{{"role":"user","content":"{}"}}]}}"#,
                         item.prompt
                     ),
-                    response_text: Some(format!("answer from {name}")),
+                    response_text: Some(match &spec.planted_response {
+                        Some(text) if day + 1 == spec.runs && m == 0 && i == 0 => text.clone(),
+                        _ => format!("answer from {name}"),
+                    }),
                     finish_reason: Some("stop".into()),
                     response_model: Some(format!("synthetic-{name}")),
                     input_tokens: 120,
@@ -220,6 +231,16 @@ pub async fn generate(store: &Store, spec: &SynthSpec) -> Result<Synth> {
                     started_at: created_at,
                     finished_at: created_at + 300,
                 });
+                // Drawn only when asked for, so a spec without failures
+                // keeps the random stream (and the scores) it always had.
+                if spec.failure_rate > 0.0 && rng.gen_bool(spec.failure_rate) {
+                    let a = attempts.last_mut().expect("just pushed");
+                    a.response_text = None;
+                    a.finish_reason = None;
+                    a.error_class = Some(yardstick_core::ErrorClass::ServerError);
+                    a.error_message = Some("HTTP 503".into());
+                    a.http_status = Some(503);
+                }
                 scores.push(score);
             }
         }
@@ -227,12 +248,18 @@ pub async fn generate(store: &Store, spec: &SynthSpec) -> Result<Synth> {
         let grades: Vec<NewGrade> = inserted
             .iter()
             .zip(&scores)
-            .map(|(ins, score)| NewGrade {
+            .zip(&attempts)
+            .filter(|(_, a)| a.error_class.is_none())
+            .map(|((ins, score), _)| NewGrade {
                 attempt_id: ins.id,
                 grader_id: "exact".into(),
                 grader_version: "synthetic".into(),
                 score: *score,
-                checks_json: "[]".into(),
+                checks_json: serde_json::json!([{
+                    "name": "synthetic", "passed": *score >= 50.0, "weight": 1.0,
+                    "detail": format!("synthetic score {score:.1}")
+                }])
+                .to_string(),
                 extracted: None,
                 created_at: created_at + 400,
             })

@@ -30,6 +30,8 @@ pub fn small_spec() -> SynthSpec {
             from_run: 7,
             points: 30.0,
         }],
+        failure_rate: 0.0,
+        planted_response: None,
     }
 }
 

@@ -4,9 +4,9 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use yardstick_bench_serve::{generate, Shape};
-use yardstick_server::{AppState, Job, JobOutcome, Jobs};
+use yardstick_server::{AppState, ArticleSettings, Job, JobOutcome, Jobs};
 use yardstick_store::Store;
+use yardstick_synth::{generate, SynthSpec};
 
 pub const PAYLOAD: &str = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>";
 pub const TOKEN: &str = "s3cret-token";
@@ -42,7 +42,9 @@ impl Drop for Server {
     }
 }
 
-/// 4 models × 8 daily runs × 10 items, one response being [`PAYLOAD`].
+/// 4 models (model-01 … model-04) × 8 daily smoke runs × the same 10 items
+/// (2 of each dimension), one response in 50 a vendor error, model-01 30
+/// points down in the last run, one of its responses there being [`PAYLOAD`].
 pub async fn start(token: Option<&str>) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("y.db").to_str().unwrap())
@@ -50,11 +52,22 @@ pub async fn start(token: Option<&str>) -> Server {
         .unwrap();
     generate(
         &store,
-        &Shape {
+        &SynthSpec {
             models: 4,
-            days: 8,
-            items: 10,
-            first_day: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            runs: 8,
+            items_per_dimension: 2,
+            // Every run draws the whole pool: each item is in every run.
+            pool_per_dimension: 2,
+            kind: "smoke".into(),
+            seed: 3,
+            // 2026-01-01 03:00 UTC
+            first_run_at: 1_767_236_400_000,
+            drops: vec![yardstick_synth::Drop {
+                model: 0,
+                from_run: 7,
+                points: 30.0,
+            }],
+            failure_rate: 0.02,
             planted_response: Some(PAYLOAD.into()),
         },
     )
@@ -65,6 +78,11 @@ pub async fn start(token: Option<&str>) -> Server {
         store.clone(),
         token.map(str::to_string),
         Some(recorder.clone() as Arc<dyn Jobs>),
+        ArticleSettings {
+            config: yardstick_report::ReportConfig::default(),
+            templates: yardstick_report::Templates::load(None).unwrap(),
+            stability_window: 7,
+        },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
