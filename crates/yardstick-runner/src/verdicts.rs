@@ -24,8 +24,8 @@ use yardstick_stats::interval::{t_interval, weighted_sum, LEVEL_95};
 use yardstick_stats::irt::CalibrationConfig;
 use yardstick_stats::sprt::SprtResult;
 use yardstick_stats::verdict::{
-    verdict, RetestOutcome, SeriesHistory, SeriesPoint, SeriesType, Verdict, VerdictConfig,
-    VerdictKind,
+    verdicts_in_field, RetestOutcome, SeriesHistory, SeriesPoint, SeriesType, Verdict,
+    VerdictConfig, VerdictKind,
 };
 use yardstick_store::{
     AlertRow, NewRetest, NewVerdict, RetestRow, RunRow, RunStatus, Store, VerdictRow,
@@ -388,19 +388,38 @@ pub async fn assess_run(
     }
     let mut history = History::new(store, &run.kind, settings.history_runs);
     let open: Vec<RetestRow> = store.open_retests().await?;
-    let mut out = Vec::new();
-    for model in store.run_models(run_id).await? {
-        for series in Series::all() {
-            let h = history.series(&model, series, run_id).await?;
+    let models = store.run_models(run_id).await?;
+    // Each series is judged for the whole field at once: the field check
+    // compares every model's shift with the others'.
+    let mut judged: BTreeMap<(String, Series), Verdict> = BTreeMap::new();
+    for series in Series::all() {
+        let mut histories = Vec::new();
+        let mut retests = Vec::new();
+        for model in &models {
+            let h = history.series(model, series, run_id).await?;
             if h.points.last().map(|p| p.run_id) != Some(run_id) {
                 continue; // no score on this series today
             }
-            let retest = retest_outcome(store, &run.kind, &model, series, run_id).await?;
-            let v = verdict(&h, &settings.detectors, retest.as_ref()).map_err(|e| {
-                RunError::Settings(format!(
-                    "judging `{model}` on {series} in run #{run_id}: {e}"
-                ))
-            })?;
+            retests.push(retest_outcome(store, &run.kind, model, series, run_id).await?);
+            histories.push(h);
+        }
+        let input: Vec<_> = histories
+            .iter()
+            .zip(&retests)
+            .map(|(h, r)| (h, r.as_ref()))
+            .collect();
+        for v in verdicts_in_field(&input, &settings.detectors)
+            .map_err(|e| RunError::Settings(format!("judging {series} in run #{run_id}: {e}")))?
+        {
+            judged.insert((v.model.clone(), series), v);
+        }
+    }
+    let mut out = Vec::new();
+    for model in models {
+        for series in Series::all() {
+            let Some(v) = judged.remove(&(model.clone(), series)) else {
+                continue;
+            };
             let previous = store
                 .previous_verdict(&run.kind, &model, series.id(), run_id)
                 .await?

@@ -101,19 +101,12 @@ pub fn day_effect(models: &[ModelDays]) -> Option<DayEffect> {
             let (abs, v) = (*a)?;
             let relative = abs - field_move;
             let relative_se = ((1.0 - 1.0 / mf).powi(2) * v + (total_var - v) / (mf * mf)).sqrt();
-            let relative_p = if relative_se > 0.0 {
-                2.0 * normal_cdf(-(relative / relative_se).abs())
-            } else if relative == 0.0 {
-                1.0
-            } else {
-                0.0
-            };
             Some(ModelMove {
                 absolute: abs,
                 absolute_se: v.sqrt(),
                 relative,
                 relative_se,
-                relative_p,
+                relative_p: two_sided_p(relative, relative_se),
                 baseline_days: m.baseline.len(),
             })
         })
@@ -123,6 +116,71 @@ pub fn day_effect(models: &[ModelDays]) -> Option<DayEffect> {
         field_se: total_var.sqrt() / mf,
         models: count,
         moves,
+    })
+}
+
+/// Two-sided normal p-value of `value` with standard error `se` (an SE of 0
+/// makes any non-zero value certain).
+fn two_sided_p(value: f64, se: f64) -> f64 {
+    if se > 0.0 {
+        2.0 * normal_cdf(-(value / se).abs())
+    } else if value == 0.0 {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// One model's move against the mean move of the other models (leave one
+/// out, so that a model's own drop does not pull its reference down).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AgainstOthers {
+    /// Models behind the others' mean.
+    pub others: usize,
+    pub others_move: f64,
+    pub others_se: f64,
+    pub own_move: f64,
+    pub own_se: f64,
+    /// own − others.
+    pub relative: f64,
+    pub relative_se: f64,
+    /// Two-sided normal p-value of `relative`.
+    pub relative_p: f64,
+}
+
+/// Model `index` against the others, from every model's move and its
+/// variance (`None`: no move to compare). `None` when model `index` has no
+/// move or fewer than `min_others` others have one. Models are treated as
+/// independent, as in [`day_effect`].
+pub fn against_others(
+    moves: &[Option<(f64, f64)>],
+    index: usize,
+    min_others: usize,
+) -> Option<AgainstOthers> {
+    let (own_move, own_var) = moves.get(index).copied().flatten()?;
+    let others: Vec<(f64, f64)> = moves
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != index)
+        .filter_map(|(_, m)| *m)
+        .collect();
+    if others.is_empty() || others.len() < min_others {
+        return None;
+    }
+    let n = others.len() as f64;
+    let others_move = others.iter().map(|(m, _)| m).sum::<f64>() / n;
+    let others_var = others.iter().map(|(_, v)| v).sum::<f64>() / (n * n);
+    let relative = own_move - others_move;
+    let relative_se = (own_var + others_var).sqrt();
+    Some(AgainstOthers {
+        others: others.len(),
+        others_move,
+        others_se: others_var.sqrt(),
+        own_move,
+        own_se: own_var.sqrt(),
+        relative,
+        relative_se,
+        relative_p: two_sided_p(relative, relative_se),
     })
 }
 
@@ -193,6 +251,28 @@ mod tests {
         // A single baseline day: its sampling SE stands in for Var(α̂).
         let e = day_effect(&[days(80.0, &[90.0]), days(70.0, &[70.0])]).unwrap();
         close(e.moves[0].unwrap().absolute_se, 8.0_f64.sqrt(), 1e-12);
+    }
+
+    #[test]
+    fn against_others_leaves_the_model_out() {
+        // Moves −20, −2, +1, none; variances 4, 1, 1.
+        let moves = [
+            Some((-20.0, 4.0)),
+            Some((-2.0, 1.0)),
+            Some((1.0, 1.0)),
+            None,
+        ];
+        let a = against_others(&moves, 0, 2).unwrap();
+        assert_eq!(a.others, 2);
+        close(a.others_move, -0.5, 1e-12);
+        close(a.others_se, (2.0f64 / 4.0).sqrt(), 1e-12);
+        close(a.relative, -19.5, 1e-12);
+        close(a.relative_se, 4.5f64.sqrt(), 1e-12);
+        close(a.relative_p, 2.0 * normal_cdf(-19.5 / 4.5f64.sqrt()), 1e-15);
+        // Too few others, or no move of its own: nothing to compare.
+        assert!(against_others(&moves, 0, 3).is_none());
+        assert!(against_others(&moves, 3, 1).is_none());
+        assert!(against_others(&[Some((1.0, 1.0))], 0, 0).is_none());
     }
 
     #[test]

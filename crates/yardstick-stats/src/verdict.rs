@@ -18,10 +18,12 @@
 //! Runs marked unreliable (their judge drifted) are left out entirely, so they
 //! cannot change a verdict: the verdict is the one the reliable runs give.
 
+use crate::day_effect::{against_others, AgainstOthers};
 use crate::detect::{
     change_probabilities, standardised_residuals, Baseline, BaselineConfig, BocpdConfig,
     CusumConfig, CusumState, Direction, Observation, Residual,
 };
+use crate::interval::{critical_value, LEVEL_95};
 use crate::sprt::{ContinuousSprt, PassFailSprt, SprtConfig, SprtDecision, SprtError, SprtResult};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -146,6 +148,9 @@ pub struct VerdictConfig {
     pub watch_change_probability: f64,
     /// How confirmation runs are tested.
     pub retest: RetestConfig,
+    /// The field check ([`verdicts_in_field`]) needs at least this many
+    /// other models judged on the same run; 0 turns it off.
+    pub field_min_others: usize,
 }
 
 /// The confirmation run's test: H0 "as the baseline" against H1 "lower by
@@ -180,6 +185,7 @@ impl Default for VerdictConfig {
             watch_fraction: 0.6,
             watch_change_probability: 0.8,
             retest: RetestConfig::default(),
+            field_min_others: 2,
         }
     }
 }
@@ -317,6 +323,13 @@ pub struct Evidence {
     pub z: Option<f64>,
     /// Mean score of the last `recent_runs` reliable runs minus the baseline mean.
     pub recent_shift: Option<f64>,
+    /// Its standard error (sampling and day-to-day spread of those runs, and
+    /// the uncertainty of the baseline mean).
+    #[serde(default)]
+    pub recent_shift_se: Option<f64>,
+    /// The same recent shift of the other models judged on this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<FieldEvidence>,
     pub cusum: CusumConfig,
     /// CUSUM sums after the latest reliable run.
     pub cusum_upper: f64,
@@ -329,6 +342,17 @@ pub struct Evidence {
     pub retest: Option<RetestOutcome>,
     /// Whether the retest was recent enough to count.
     pub retest_counted: bool,
+}
+
+/// This model's recent shift against the other models' on the same runs
+/// (same items), and whether the field accounts for the detectors' signal.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldEvidence {
+    #[serde(flatten)]
+    pub against: AgainstOthers,
+    /// The others moved the same way significantly and this model not
+    /// significantly more: a drop is lowered to `watch`, a rise to `noise`.
+    pub explains_move: bool,
 }
 
 /// A verdict on one series as of its latest run.
@@ -397,7 +421,58 @@ pub fn verdict(
     retest: Option<&RetestOutcome>,
 ) -> Result<Verdict, VerdictError> {
     let detection = Detection::new(history, config)?;
-    Ok(detection.verdict_at(history.points.len() - 1, retest))
+    Ok(detection.verdict_at(history.points.len() - 1, retest, None))
+}
+
+/// The verdicts of one series for every model judged on the same run (each
+/// history ends with that run), with the field check: a model's recent
+/// shift is compared with the mean shift of the others (leave one out), and
+/// an alarm the whole field shares — the items, the harness or a judge
+/// changed, not the model — is lowered (`likely_degradation` → `watch`,
+/// `improvement` → `noise`). Models whose latest run is unreliable or has no
+/// baseline take no part.
+pub fn verdicts_in_field(
+    series: &[(&SeriesHistory, Option<&RetestOutcome>)],
+    config: &VerdictConfig,
+) -> Result<Vec<Verdict>, VerdictError> {
+    let detections = series
+        .iter()
+        .map(|(h, _)| Detection::new(h, config))
+        .collect::<Result<Vec<_>, _>>()?;
+    let moves: Vec<Option<(f64, f64)>> = detections
+        .iter()
+        .map(|d| {
+            let latest = d.history.points.len() - 1;
+            let e = d.verdict_at(latest, None, None).evidence;
+            let current = e.evidence_run_id == Some(d.history.points[latest].run_id);
+            Some((e.recent_shift?, e.recent_shift_se?.powi(2))).filter(|_| current)
+        })
+        .collect();
+    Ok(detections
+        .iter()
+        .zip(series)
+        .enumerate()
+        .map(|(i, (d, (h, retest)))| {
+            let field = (config.field_min_others > 0)
+                .then(|| against_others(&moves, i, config.field_min_others))
+                .flatten();
+            d.verdict_at(h.points.len() - 1, *retest, field)
+        })
+        .collect())
+}
+
+/// Whether the other models' shift accounts for what the detectors saw: they
+/// moved the same way significantly (95%, two-sided) and this model did not
+/// move significantly further.
+fn field_explains(kind: VerdictKind, a: &AgainstOthers) -> bool {
+    let z = critical_value(LEVEL_95, None);
+    let others_z = a.others_move / a.others_se;
+    let relative_z = a.relative / a.relative_se;
+    match kind {
+        VerdictKind::LikelyDegradation => others_z <= -z && relative_z > -z,
+        VerdictKind::Improvement => others_z >= z && relative_z < z,
+        _ => false,
+    }
 }
 
 /// The verdict as of every run of `history` (no retests): what the
@@ -408,7 +483,7 @@ pub fn verdicts_over_time(
 ) -> Result<Vec<Verdict>, VerdictError> {
     let detection = Detection::new(history, config)?;
     Ok((0..history.points.len())
-        .map(|i| detection.verdict_at(i, None))
+        .map(|i| detection.verdict_at(i, None, None))
         .collect())
 }
 
@@ -485,7 +560,12 @@ impl<'a> Detection<'a> {
     }
 
     /// The verdict as of `history.points[at]`.
-    fn verdict_at(&self, at: usize, retest: Option<&RetestOutcome>) -> Verdict {
+    fn verdict_at(
+        &self,
+        at: usize,
+        retest: Option<&RetestOutcome>,
+        field: Option<AgainstOthers>,
+    ) -> Verdict {
         let config = self.config;
         let points = &self.history.points;
         // Reliable runs up to and including `at`.
@@ -500,6 +580,8 @@ impl<'a> Detection<'a> {
             baseline: None,
             z: None,
             recent_shift: None,
+            recent_shift_se: None,
+            field: None,
             cusum: self.cusum,
             cusum_upper: 0.0,
             cusum_lower: 0.0,
@@ -525,6 +607,11 @@ impl<'a> Detection<'a> {
                 let recent = &self.observations[from..=t];
                 let recent_mean = recent.iter().map(|o| o.score).sum::<f64>() / recent.len() as f64;
                 evidence.recent_shift = Some(recent_mean - residual.baseline.mean);
+                let b = residual.baseline;
+                let recent_var = recent.iter().map(|o| b.run_variance(o.se)).sum::<f64>()
+                    / (recent.len() * recent.len()) as f64
+                    + (b.sampling_var + b.tau2) / b.runs as f64;
+                evidence.recent_shift_se = Some(recent_var.sqrt());
                 evidence.change_probability = self.change[t];
                 evidence.alarm = (from..=t).rev().find_map(|i| {
                     self.states[i].alarm.map(|direction| Alarm {
@@ -534,6 +621,20 @@ impl<'a> Detection<'a> {
                     })
                 });
                 kind = self.suspicion(&evidence);
+                if let Some(against) = field {
+                    let explains_move = field_explains(kind, &against);
+                    if explains_move {
+                        kind = match kind {
+                            VerdictKind::LikelyDegradation => VerdictKind::Watch,
+                            VerdictKind::Improvement => VerdictKind::Noise,
+                            other => other,
+                        };
+                    }
+                    evidence.field = Some(FieldEvidence {
+                        against,
+                        explains_move,
+                    });
+                }
             }
             if let Some(retest) = retest {
                 // Fresh when the triggering run is among the last `recent_runs` reliable runs.
@@ -648,6 +749,21 @@ fn explain(
                 " The CUSUM sums stand at {:.2} down and {:.2} up, below the alarm threshold h = {} (watch from {:.1} down).",
                 e.cusum_lower, e.cusum_upper, e.cusum.h, e.watch_level
             );
+        }
+    }
+    if let Some(f) = &e.field {
+        let a = &f.against;
+        let _ = write!(
+            text,
+            " Over the same runs the other {} model(s) moved {:+.1} ± {:.1} on average; relative to them {} moved {:+.1} ± {:.1} (p = {:.3}).",
+            a.others, a.others_move, a.others_se, history.model, a.relative, a.relative_se, a.relative_p
+        );
+        if f.explains_move {
+            text.push_str(if a.others_move < 0.0 {
+                " The whole field dropped with it, which points at the items, the harness or a judge rather than this model, so the alarm is kept at watch."
+            } else {
+                " The whole field rose with it (easier items or a harness change), so it is not counted as an improvement."
+            });
         }
     }
     if let Some(p) = e.change_probability {
@@ -797,6 +913,56 @@ mod tests {
         let v = verdict(&h, &config, Some(&stale)).unwrap();
         assert_eq!(v.kind, VerdictKind::LikelyDegradation);
         assert!(v.explanation.contains("does not count"));
+    }
+
+    #[test]
+    fn a_drop_the_whole_field_shares_is_kept_at_watch() {
+        let config = VerdictConfig::default();
+        let named = |model: &str, scores: &[f64]| SeriesHistory {
+            model: model.into(),
+            ..history(scores, 5.0)
+        };
+        let dropped: Vec<f64> = stable(40).into_iter().chain([62.0; 4]).collect();
+        let steady = stable(44);
+        // Everyone drops 18 points on the same runs: the items or the harness.
+        let field: Vec<SeriesHistory> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|m| named(m, &dropped))
+            .collect();
+        let input: Vec<_> = field.iter().map(|h| (h, None)).collect();
+        let alone = verdict(&field[0], &config, None).unwrap();
+        assert_eq!(alone.kind, VerdictKind::LikelyDegradation);
+        for v in verdicts_in_field(&input, &config).unwrap() {
+            assert_eq!(v.kind, VerdictKind::Watch, "{}", v.explanation);
+            let f = v.evidence.field.unwrap();
+            assert!(f.explains_move);
+            assert_eq!(f.against.others, 3);
+            assert!(f.against.relative.abs() < 1e-9);
+            assert!(
+                v.explanation.contains("whole field dropped"),
+                "{}",
+                v.explanation
+            );
+        }
+        // One model drops while three hold: its alarm stands.
+        let field = [
+            named("a", &dropped),
+            named("b", &steady),
+            named("c", &steady),
+            named("d", &steady),
+        ];
+        let input: Vec<_> = field.iter().map(|h| (h, None)).collect();
+        let verdicts = verdicts_in_field(&input, &config).unwrap();
+        assert_eq!(verdicts[0].kind, VerdictKind::LikelyDegradation);
+        let f = verdicts[0].evidence.field.unwrap();
+        // Four of the last seven runs 18 points down: a recent shift of about −10.
+        assert!(!f.explains_move && f.against.relative < -8.0 && f.against.relative_p < 0.01);
+        assert!(verdicts[1..].iter().all(|v| v.kind == VerdictKind::Noise));
+        // Too few others to speak for the field: no field check.
+        let input: Vec<_> = field[..2].iter().map(|h| (h, None)).collect();
+        let verdicts = verdicts_in_field(&input, &config).unwrap();
+        assert!(verdicts[0].evidence.field.is_none());
+        assert_eq!(verdicts[0].kind, VerdictKind::LikelyDegradation);
     }
 
     #[test]
