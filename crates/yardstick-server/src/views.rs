@@ -17,8 +17,6 @@ use yardstick_store::{RunRow, Store, VerdictRow};
 
 /// Confidence level of every interval shown.
 pub const LEVEL: f64 = 0.95;
-/// Runs behind the stability column (W).
-pub const STABILITY_WINDOW: usize = 10;
 /// Runs averaged by the rolling view.
 pub const ROLLING_RUNS: usize = 5;
 /// Runs shown in a model's history.
@@ -298,8 +296,11 @@ pub fn sort_lines(lines: &mut [BoardLine], key: &str, descending: bool) -> Resul
     Ok(())
 }
 
+/// The leaderboard of `view`; `window` is W of `stability_window` in
+/// yardstick.toml, as `yardstick board` uses it.
 pub async fn board_view(
     store: &Store,
+    window: usize,
     view: BoardKind,
     sort: &str,
     descending: bool,
@@ -313,7 +314,7 @@ pub async fn board_view(
     let mut rows = match (view, runs.first()) {
         (_, None) => Vec::new(),
         (BoardKind::Rolling5, Some(_)) => rolling(store, &runs).await?,
-        (_, Some(run)) => from_board(&board(store, run.id, STABILITY_WINDOW).await?),
+        (_, Some(run)) => from_board(&board(store, run.id, window).await?),
     };
     sort_lines(&mut rows, sort, descending)?;
     let bars: Vec<Bar> = rows

@@ -281,7 +281,13 @@ async fn board_value(
     state
         .cached(
             key,
-            views::board_view(&state.store, view, &sort, descending),
+            views::board_view(
+                &state.store,
+                state.articles.stability_window,
+                view,
+                &sort,
+                descending,
+            ),
         )
         .await
 }
