@@ -510,19 +510,7 @@ mod tests {
     }
 
     fn run(grader: GraderSpec, answer: &str) -> Grade {
-        let item = Item {
-            id: "f".into(),
-            dimension: Dimension::Communication,
-            prompt: "p".into(),
-            system: None,
-            materials: None,
-            cluster: None,
-            grader,
-            references: vec![],
-            tags: vec![],
-            known_bad: vec![],
-            judged: None,
-        };
+        let item = Item::new("f", Dimension::Communication, "p", grader);
         let (checks, extracted) = grade(&item, answer).unwrap();
         Grade::from_checks("format", VERSION, checks, extracted)
     }

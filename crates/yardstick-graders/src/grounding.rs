@@ -949,17 +949,13 @@ The Authority attributes most of the improvement to 1,800 acoustic leak loggers.
 
     fn item(grader: GraderSpec) -> Item {
         Item {
-            id: "g".into(),
-            dimension: Dimension::Grounding,
-            prompt: "Using only the report, what share of production was non-revenue water at the end of the year?".into(),
-            system: None,
             materials: Some(DOC.into()),
-            cluster: None,
-            grader,
-            references: vec![],
-            tags: vec![],
-            known_bad: vec![],
-            judged: None,
+            ..Item::new(
+                "g",
+                Dimension::Grounding,
+                "Using only the report, what share of production was non-revenue water at the end of the year?",
+                grader,
+            )
         }
     }
 

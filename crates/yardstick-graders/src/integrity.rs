@@ -396,19 +396,7 @@ mod tests {
     }
 
     fn run_with(grader: GraderSpec, prompt: &str, answer: &str) -> Grade {
-        let item = Item {
-            id: "i".into(),
-            dimension: Dimension::Integrity,
-            prompt: prompt.into(),
-            system: None,
-            materials: None,
-            cluster: None,
-            grader,
-            references: vec![],
-            tags: vec![],
-            known_bad: vec![],
-            judged: None,
-        };
+        let item = Item::new("i", Dimension::Integrity, prompt, grader);
         let (checks, extracted) = grade(&item, answer).unwrap();
         Grade::from_checks("integrity", VERSION, checks, extracted)
     }

@@ -361,17 +361,8 @@ mod tests {
 
     fn item(grader: GraderSpec, references: &[&str]) -> Item {
         Item {
-            id: "t".into(),
-            dimension: Dimension::Judgment,
-            prompt: "q".into(),
-            system: None,
-            materials: None,
-            cluster: None,
-            grader,
             references: references.iter().map(|s| s.to_string()).collect(),
-            tags: vec![],
-            known_bad: vec![],
-            judged: None,
+            ..Item::new("t", Dimension::Judgment, "q", grader)
         }
     }
 

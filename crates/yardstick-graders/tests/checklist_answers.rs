@@ -25,17 +25,13 @@ const REPORT: &str = "# Velmora Water Authority — Annual Report 2023–24
 
 fn item(dimension: Dimension, prompt: &str, materials: Option<&str>, grader: &str) -> Item {
     Item {
-        id: "t".into(),
-        dimension,
-        prompt: prompt.into(),
-        system: None,
         materials: materials.map(str::to_string),
-        cluster: None,
-        grader: serde_json::from_str(grader).unwrap(),
-        references: vec![],
-        tags: vec![],
-        known_bad: vec![],
-        judged: None,
+        ..Item::new(
+            "t",
+            dimension,
+            prompt,
+            serde_json::from_str(grader).unwrap(),
+        )
     }
 }
 

@@ -8,14 +8,11 @@ use yardstick_graders::{CodeRunner, Graders};
 use yardstick_sandbox::{Interpreter, Limits, Sandbox, SandboxConfig};
 
 fn code_item(tests: &[&str], timeout_secs: Option<f64>) -> Item {
-    Item {
-        id: "add".into(),
-        dimension: Dimension::CodeExecution,
-        prompt: "Write add(a, b).".into(),
-        system: None,
-        materials: None,
-        cluster: None,
-        grader: GraderSpec::CodeTests {
+    Item::new(
+        "add",
+        Dimension::CodeExecution,
+        "Write add(a, b).",
+        GraderSpec::CodeTests {
             language: CodeLanguage::Python,
             entry_point: Some("add".into()),
             tests: tests.iter().map(|t| t.to_string()).collect(),
@@ -23,11 +20,7 @@ fn code_item(tests: &[&str], timeout_secs: Option<f64>) -> Item {
             timeout_secs,
             known_wrong: vec![],
         },
-        references: vec![],
-        tags: vec![],
-        known_bad: vec![],
-        judged: None,
-    }
+    )
 }
 
 fn prediction_item(program: &str, combine: PredictionCombine) -> Item {

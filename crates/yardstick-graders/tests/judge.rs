@@ -49,17 +49,13 @@ fn rubric() -> Rubric {
 
 fn judged_item() -> Item {
     Item {
-        id: "judgment-incident-1".into(),
-        dimension: Dimension::Judgment,
-        prompt: "The primary database stopped accepting writes. What is your first step?".into(),
-        system: None,
-        materials: None,
-        cluster: None,
-        grader: GraderSpec::Judge { rubric: rubric() },
         references: vec!["Check whether the primary is reachable before failing over.".into()],
-        tags: vec![],
-        known_bad: vec![],
-        judged: None,
+        ..Item::new(
+            "judgment-incident-1",
+            Dimension::Judgment,
+            "The primary database stopped accepting writes. What is your first step?",
+            GraderSpec::Judge { rubric: rubric() },
+        )
     }
 }
 

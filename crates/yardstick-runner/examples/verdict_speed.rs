@@ -31,19 +31,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_iter()
         .flat_map(|d| {
             (0..10).map(move |i| Item {
-                id: format!("{}-{i}", d.id()),
-                dimension: d,
-                prompt: format!("q{i}"),
-                system: None,
-                materials: None,
-                cluster: None,
-                grader: GraderSpec::Exact {
-                    case_sensitive: false,
-                },
                 references: vec!["a".into()],
-                known_bad: Vec::new(),
-                judged: None,
-                tags: Vec::new(),
+                ..Item::new(
+                    format!("{}-{i}", d.id()),
+                    d,
+                    format!("q{i}"),
+                    GraderSpec::Exact {
+                        case_sensitive: false,
+                    },
+                )
             })
         })
         .collect();

@@ -23,19 +23,15 @@ fn bank() -> Bank {
             let id = format!("{}-{i:02}", dimension.id());
             items.push(BankItem {
                 item: Item {
-                    id: id.clone(),
-                    dimension,
-                    prompt: format!("Say ANSWER<{id}>"),
-                    system: None,
-                    materials: None,
-                    cluster: None,
-                    grader: GraderSpec::Exact {
-                        case_sensitive: false,
-                    },
                     references: vec![id.clone()],
-                    known_bad: Vec::new(),
-                    judged: None,
-                    tags: Vec::new(),
+                    ..Item::new(
+                        id.clone(),
+                        dimension,
+                        format!("Say ANSWER<{id}>"),
+                        GraderSpec::Exact {
+                            case_sensitive: false,
+                        },
+                    )
                 },
                 source: SourceLoc {
                     file: "generated.toml".into(),

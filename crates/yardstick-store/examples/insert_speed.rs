@@ -32,21 +32,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 100 items × (attempts / 100) model-epoch pairs, like a full run.
     let items: Vec<Item> = (0..100)
         .map(|i| Item {
-            id: format!("bench-{i}"),
-            dimension: Dimension::ALL[i % 5],
-            prompt: format!("Question {i}: {}", "context ".repeat(100)),
-            system: None,
-            materials: None,
-            cluster: None,
-            grader: GraderSpec::Numeric {
-                tolerance: 0.0,
-                relative: 0.0,
-                pick: NumberPick::Last,
-            },
             references: vec!["4".into()],
-            known_bad: Vec::new(),
-            tags: vec![],
-            judged: None,
+            ..Item::new(
+                format!("bench-{i}"),
+                Dimension::ALL[i % 5],
+                format!("Question {i}: {}", "context ".repeat(100)),
+                GraderSpec::Numeric {
+                    tolerance: 0.0,
+                    relative: 0.0,
+                    pick: NumberPick::Last,
+                },
+            )
         })
         .collect();
     let t = Instant::now();

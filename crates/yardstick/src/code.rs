@@ -502,24 +502,21 @@ fn humaneval_item(p: &HumanEvalProblem) -> Item {
     let id = p.task_id.to_ascii_lowercase().replace(['/', ' '], "-");
     let prompt = p.prompt.trim_end_matches('\n');
     Item {
-        id,
-        dimension: Dimension::CodeExecution,
-        prompt: format!("{HUMANEVAL_INSTRUCTION}\n\n```python\n{prompt}\n```"),
-        system: None,
-        materials: None,
-        cluster: None,
-        grader: GraderSpec::CodeTests {
-            language: CodeLanguage::Python,
-            entry_point: Some(p.entry_point.clone()),
-            tests: split_humaneval_test(&p.test, &p.entry_point),
-            setup: Some(format!("{prompt}\n")),
-            timeout_secs: None,
-            known_wrong: vec![format!("{prompt}\n    pass\n")],
-        },
         references: vec![format!("{}{}", p.prompt, p.canonical_solution)],
         tags: vec!["humaneval".into()],
-        known_bad: vec![],
-        judged: None,
+        ..Item::new(
+            id,
+            Dimension::CodeExecution,
+            format!("{HUMANEVAL_INSTRUCTION}\n\n```python\n{prompt}\n```"),
+            GraderSpec::CodeTests {
+                language: CodeLanguage::Python,
+                entry_point: Some(p.entry_point.clone()),
+                tests: split_humaneval_test(&p.test, &p.entry_point),
+                setup: Some(format!("{prompt}\n")),
+                timeout_secs: None,
+                known_wrong: vec![format!("{prompt}\n    pass\n")],
+            },
+        )
     }
 }
 

@@ -96,19 +96,15 @@ fn model_spec(name: &str, index: usize) -> Result<ModelSpec> {
 
 fn item(dimension: Dimension, n: usize) -> Item {
     Item {
-        id: format!("synth-{}-{n:03}", dimension.id()),
-        dimension,
-        prompt: format!("Synthetic {} question {n}.", dimension.display_name()),
-        system: None,
-        materials: None,
-        cluster: None,
-        grader: GraderSpec::Exact {
-            case_sensitive: false,
-        },
         references: vec![format!("answer {n}")],
-        tags: Vec::new(),
-        known_bad: Vec::new(),
-        judged: None,
+        ..Item::new(
+            format!("synth-{}-{n:03}", dimension.id()),
+            dimension,
+            format!("Synthetic {} question {n}.", dimension.display_name()),
+            GraderSpec::Exact {
+                case_sensitive: false,
+            },
+        )
     }
 }
 

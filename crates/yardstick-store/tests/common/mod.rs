@@ -149,21 +149,19 @@ macro_rules! on_both_backends {
 
 pub fn item(id: &str, dimension: Dimension, prompt: &str) -> Item {
     Item {
-        id: id.into(),
-        dimension,
-        prompt: prompt.into(),
-        system: None,
         materials: Some("Material with ünïcode — and a 'quote'.".into()),
-        cluster: None,
-        grader: GraderSpec::Numeric {
-            tolerance: 0.01,
-            relative: 0.0,
-            pick: NumberPick::Last,
-        },
         references: vec!["4".into()],
-        known_bad: Vec::new(),
         tags: vec!["t".into()],
-        judged: None,
+        ..Item::new(
+            id,
+            dimension,
+            prompt,
+            GraderSpec::Numeric {
+                tolerance: 0.01,
+                relative: 0.0,
+                pick: NumberPick::Last,
+            },
+        )
     }
 }
 
