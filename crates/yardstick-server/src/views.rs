@@ -10,6 +10,7 @@ use yardstick_report::charts::{
     dimension_bars, history_chart, scatter_chart, verdict_marker, Band, Bar, HistoryChartPoint,
     ScatterPoint,
 };
+use yardstick_runner::calibrate::AdjustedScore;
 use yardstick_runner::leaderboard::{board, model_scores, Board};
 use yardstick_runner::RunError;
 use yardstick_stats::interval::{t_interval, weighted_sum, Interval};
@@ -125,6 +126,12 @@ pub struct BoardView {
     pub main_chart: String,
     /// Inline SVG: main score against availability.
     pub side_chart: String,
+    /// W: runs behind the stability column.
+    pub window: usize,
+    /// Difficulty-adjusted scores of the run (not for the rolling view),
+    /// once `yardstick calibrate` has fitted its kind.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub adjusted: Vec<AdjustedScore>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -311,10 +318,13 @@ pub async fn board_view(
         1
     };
     let runs = store.runs_of_kind(view.run_kind(), limit).await?;
-    let mut rows = match (view, runs.first()) {
-        (_, None) => Vec::new(),
-        (BoardKind::Rolling5, Some(_)) => rolling(store, &runs).await?,
-        (_, Some(run)) => from_board(&board(store, run.id, window).await?),
+    let (mut rows, adjusted) = match (view, runs.first()) {
+        (_, None) => (Vec::new(), Vec::new()),
+        (BoardKind::Rolling5, Some(_)) => (rolling(store, &runs).await?, Vec::new()),
+        (_, Some(run)) => {
+            let b = board(store, run.id, window).await?;
+            (from_board(&b), b.adjusted)
+        }
     };
     sort_lines(&mut rows, sort, descending)?;
     let bars: Vec<Bar> = rows
@@ -351,6 +361,8 @@ pub async fn board_view(
         rows,
         sort: sort.to_string(),
         order: if descending { "desc" } else { "asc" }.to_string(),
+        window,
+        adjusted,
     })
 }
 

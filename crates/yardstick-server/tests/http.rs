@@ -25,6 +25,43 @@ async fn json(base: &str, path: &str) -> serde_json::Value {
 }
 
 #[tokio::test]
+async fn a_calibration_adds_difficulty_adjusted_scores_to_the_board() {
+    let s = start(None).await;
+    let board = json(&s.base, "/api/board").await;
+    assert_eq!(board["window"], 7);
+    assert!(board.get("adjusted").is_none(), "no calibration yet");
+    let (_, _, html) = get(&s.base, "/").await;
+    assert!(html.contains("over the last 7 runs") && !html.contains("id=\"adjusted\""));
+
+    yardstick_runner::calibrate::calibrate_history(
+        &s.store,
+        "smoke",
+        365,
+        &yardstick_stats::irt::CalibrationConfig::default(),
+    )
+    .await
+    .unwrap();
+    // The calibration is new data: the cached board is recomputed.
+    let board = json(&s.base, "/api/board").await;
+    let adjusted = board["adjusted"].as_array().expect("adjusted scores");
+    assert!(!adjusted.is_empty());
+    for a in adjusted {
+        assert_eq!(a["calibration"], 1);
+        let (low, score, high) = (
+            a["low"].as_f64().unwrap(),
+            a["score"].as_f64().unwrap(),
+            a["high"].as_f64().unwrap(),
+        );
+        assert!(low <= score && score <= high, "{a}");
+    }
+    let (_, _, html) = get(&s.base, "/").await;
+    assert!(html.contains("id=\"adjusted\"") && html.contains("Calibration #1"));
+    // The rolling view averages runs and has no adjusted scores.
+    let rolling = json(&s.base, "/api/board?view=rolling5").await;
+    assert!(rolling.get("adjusted").is_none());
+}
+
+#[tokio::test]
 async fn leaderboard_views_and_sorting() {
     let s = start(None).await;
     let board = json(&s.base, "/api/board").await;

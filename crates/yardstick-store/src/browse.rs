@@ -15,6 +15,8 @@ pub struct DataVersion {
     pub attempts: i64,
     pub grades: i64,
     pub verdicts: i64,
+    /// A new calibration changes the difficulty-adjusted scores.
+    pub calibrations: i64,
 }
 
 impl Store {
@@ -95,12 +97,13 @@ impl Store {
 
     /// See [`DataVersion`]: one query over the primary keys.
     pub async fn data_version(&self) -> Result<DataVersion> {
-        let row: (i64, i64, i64, i64, i64) = sqlx::query_as(
+        let row: (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM runs), \
              (SELECT COUNT(*) FROM runs WHERE finished_at IS NOT NULL), \
              (SELECT COALESCE(MAX(id), 0) FROM attempts), \
              (SELECT COALESCE(MAX(id), 0) FROM grades), \
-             (SELECT COALESCE(MAX(id), 0) FROM verdicts)",
+             (SELECT COALESCE(MAX(id), 0) FROM verdicts), \
+             (SELECT COALESCE(MAX(id), 0) FROM calibrations)",
         )
         .fetch_one(&self.pool)
         .await
@@ -111,6 +114,7 @@ impl Store {
             attempts: row.2,
             grades: row.3,
             verdicts: row.4,
+            calibrations: row.5,
         })
     }
 }
