@@ -246,6 +246,22 @@ impl IntoResponse for Failure {
 
 type Page = Result<Response, Failure>;
 
+/// A page value rendered through `template`; an error as an HTML error page.
+fn html(
+    state: &Arc<AppState>,
+    template: &str,
+    value: Result<Arc<serde_json::Value>, ViewError>,
+) -> Page {
+    let page = value.map_err(fail(state, false))?;
+    Ok(state.render(template, &page))
+}
+
+/// A page value as JSON; an error as a JSON error body.
+fn api(state: &Arc<AppState>, value: Result<Arc<serde_json::Value>, ViewError>) -> Page {
+    let page = value.map_err(fail(state, true))?;
+    Ok(Json(page).into_response())
+}
+
 fn fail(state: &Arc<AppState>, json: bool) -> impl FnOnce(ViewError) -> Failure + '_ {
     move |error| Failure {
         error,
@@ -293,13 +309,11 @@ async fn board_value(
 }
 
 async fn board_page(State(state): State<Arc<AppState>>, Query(q): Query<BoardQuery>) -> Page {
-    let page = board_value(&state, &q).await.map_err(fail(&state, false))?;
-    Ok(state.render("board.html", &page))
+    html(&state, "board.html", board_value(&state, &q).await)
 }
 
 async fn board_api(State(state): State<Arc<AppState>>, Query(q): Query<BoardQuery>) -> Page {
-    let page = board_value(&state, &q).await.map_err(fail(&state, true))?;
-    Ok(Json(page).into_response())
+    api(&state, board_value(&state, &q).await)
 }
 
 #[derive(Debug, Deserialize)]
@@ -324,10 +338,7 @@ async fn model_page(
     Path(model): Path<String>,
     Query(q): Query<KindQuery>,
 ) -> Page {
-    let page = model_value(&state, &model, &q)
-        .await
-        .map_err(fail(&state, false))?;
-    Ok(state.render("model.html", &page))
+    html(&state, "model.html", model_value(&state, &model, &q).await)
 }
 
 async fn model_api(
@@ -335,10 +346,7 @@ async fn model_api(
     Path(model): Path<String>,
     Query(q): Query<KindQuery>,
 ) -> Page {
-    let page = model_value(&state, &model, &q)
-        .await
-        .map_err(fail(&state, true))?;
-    Ok(Json(page).into_response())
+    api(&state, model_value(&state, &model, &q).await)
 }
 
 async fn runs_value(state: &AppState) -> Result<Arc<serde_json::Value>, ViewError> {
@@ -353,8 +361,7 @@ async fn runs_page(State(state): State<Arc<AppState>>) -> Page {
 }
 
 async fn runs_api(State(state): State<Arc<AppState>>) -> Page {
-    let page = runs_value(&state).await.map_err(fail(&state, true))?;
-    Ok(Json(page).into_response())
+    api(&state, runs_value(&state).await)
 }
 
 /// A numeric path parameter, with a clear message when it is not one.
@@ -372,13 +379,11 @@ async fn run_value(state: &AppState, raw: &str) -> Result<Arc<serde_json::Value>
 }
 
 async fn run_page(State(state): State<Arc<AppState>>, Path(run): Path<String>) -> Page {
-    let page = run_value(&state, &run).await.map_err(fail(&state, false))?;
-    Ok(state.render("run.html", &page))
+    html(&state, "run.html", run_value(&state, &run).await)
 }
 
 async fn run_api(State(state): State<Arc<AppState>>, Path(run): Path<String>) -> Page {
-    let page = run_value(&state, &run).await.map_err(fail(&state, true))?;
-    Ok(Json(page).into_response())
+    api(&state, run_value(&state, &run).await)
 }
 
 async fn articles_value(state: &AppState) -> Result<Arc<serde_json::Value>, ViewError> {
@@ -396,8 +401,7 @@ async fn articles_page(State(state): State<Arc<AppState>>) -> Page {
 }
 
 async fn articles_api(State(state): State<Arc<AppState>>) -> Page {
-    let page = articles_value(&state).await.map_err(fail(&state, true))?;
-    Ok(Json(page).into_response())
+    api(&state, articles_value(&state).await)
 }
 
 async fn run_articles_value(
@@ -414,17 +418,15 @@ async fn run_articles_value(
 }
 
 async fn run_articles_page(State(state): State<Arc<AppState>>, Path(run): Path<String>) -> Page {
-    let page = run_articles_value(&state, &run)
-        .await
-        .map_err(fail(&state, false))?;
-    Ok(state.render("run_articles.html", &page))
+    html(
+        &state,
+        "run_articles.html",
+        run_articles_value(&state, &run).await,
+    )
 }
 
 async fn run_articles_api(State(state): State<Arc<AppState>>, Path(run): Path<String>) -> Page {
-    let page = run_articles_value(&state, &run)
-        .await
-        .map_err(fail(&state, true))?;
-    Ok(Json(page).into_response())
+    api(&state, run_articles_value(&state, &run).await)
 }
 
 async fn article_value(
@@ -466,10 +468,7 @@ async fn article_api(
     State(state): State<Arc<AppState>>,
     Path((run, file)): Path<(String, String)>,
 ) -> Page {
-    let page = article_value(&state, &run, &file)
-        .await
-        .map_err(fail(&state, true))?;
-    Ok(Json(page).into_response())
+    api(&state, article_value(&state, &run, &file).await)
 }
 
 async fn item_value(state: &AppState, item: &str) -> Result<Arc<serde_json::Value>, ViewError> {
@@ -482,17 +481,11 @@ async fn item_value(state: &AppState, item: &str) -> Result<Arc<serde_json::Valu
 }
 
 async fn item_page(State(state): State<Arc<AppState>>, Path(item): Path<String>) -> Page {
-    let page = item_value(&state, &item)
-        .await
-        .map_err(fail(&state, false))?;
-    Ok(state.render("item.html", &page))
+    html(&state, "item.html", item_value(&state, &item).await)
 }
 
 async fn item_api(State(state): State<Arc<AppState>>, Path(item): Path<String>) -> Page {
-    let page = item_value(&state, &item)
-        .await
-        .map_err(fail(&state, true))?;
-    Ok(Json(page).into_response())
+    api(&state, item_value(&state, &item).await)
 }
 
 async fn attempt_value(state: &AppState, raw: &str) -> Result<Arc<serde_json::Value>, ViewError> {
@@ -506,17 +499,15 @@ async fn attempt_value(state: &AppState, raw: &str) -> Result<Arc<serde_json::Va
 }
 
 async fn attempt_page(State(state): State<Arc<AppState>>, Path(attempt): Path<String>) -> Page {
-    let page = attempt_value(&state, &attempt)
-        .await
-        .map_err(fail(&state, false))?;
-    Ok(state.render("attempt.html", &page))
+    html(
+        &state,
+        "attempt.html",
+        attempt_value(&state, &attempt).await,
+    )
 }
 
 async fn attempt_api(State(state): State<Arc<AppState>>, Path(attempt): Path<String>) -> Page {
-    let page = attempt_value(&state, &attempt)
-        .await
-        .map_err(fail(&state, true))?;
-    Ok(Json(page).into_response())
+    api(&state, attempt_value(&state, &attempt).await)
 }
 
 #[derive(Debug, Deserialize)]
@@ -529,20 +520,21 @@ async fn verdicts_api(State(state): State<Arc<AppState>>, Query(q): Query<Verdic
     let limit = q.limit.unwrap_or(200).clamp(1, 5000);
     let key = format!("verdicts\u{0}{:?}\u{0}{limit}", q.run);
     let store = state.store.clone();
-    let page = state
-        .cached(key, async move {
-            Ok::<_, ViewError>(
-                store
-                    .list_verdicts(q.run, limit)
-                    .await?
-                    .into_iter()
-                    .map(views::VerdictView::from)
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .await
-        .map_err(fail(&state, true))?;
-    Ok(Json(page).into_response())
+    api(
+        &state,
+        state
+            .cached(key, async move {
+                Ok::<_, ViewError>(
+                    store
+                        .list_verdicts(q.run, limit)
+                        .await?
+                        .into_iter()
+                        .map(views::VerdictView::from)
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .await,
+    )
 }
 
 #[derive(Debug, Deserialize)]
