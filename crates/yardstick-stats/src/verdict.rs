@@ -439,15 +439,7 @@ pub fn verdicts_in_field(
         .iter()
         .map(|(h, _)| Detection::new(h, config))
         .collect::<Result<Vec<_>, _>>()?;
-    let moves: Vec<Option<(f64, f64)>> = detections
-        .iter()
-        .map(|d| {
-            let latest = d.history.points.len() - 1;
-            let e = d.verdict_at(latest, None, None).evidence;
-            let current = e.evidence_run_id == Some(d.history.points[latest].run_id);
-            Some((e.recent_shift?, e.recent_shift_se?.powi(2))).filter(|_| current)
-        })
-        .collect();
+    let moves: Vec<Option<(f64, f64)>> = detections.iter().map(Detection::latest_shift).collect();
     Ok(detections
         .iter()
         .zip(series)
@@ -604,14 +596,9 @@ impl<'a> Detection<'a> {
                 evidence.baseline = Some(residual.baseline);
                 evidence.z = Some(residual.z);
                 let from = (t + 1).saturating_sub(config.recent_runs);
-                let recent = &self.observations[from..=t];
-                let recent_mean = recent.iter().map(|o| o.score).sum::<f64>() / recent.len() as f64;
-                evidence.recent_shift = Some(recent_mean - residual.baseline.mean);
-                let b = residual.baseline;
-                let recent_var = recent.iter().map(|o| b.run_variance(o.se)).sum::<f64>()
-                    / (recent.len() * recent.len()) as f64
-                    + (b.sampling_var + b.tau2) / b.runs as f64;
-                evidence.recent_shift_se = Some(recent_var.sqrt());
+                let (shift, shift_var) = self.recent_shift(t, &residual.baseline);
+                evidence.recent_shift = Some(shift);
+                evidence.recent_shift_se = Some(shift_var.sqrt());
                 evidence.change_probability = self.change[t];
                 evidence.alarm = (from..=t).rev().find_map(|i| {
                     self.states[i].alarm.map(|direction| Alarm {
@@ -665,6 +652,30 @@ impl<'a> Detection<'a> {
             evidence,
             explanation,
         }
+    }
+
+    /// The mean of the last `recent_runs` reliable runs up to reliable run
+    /// `t` minus the baseline mean, with its variance (those runs' sampling
+    /// and day-to-day spread, and the uncertainty of the baseline mean).
+    fn recent_shift(&self, t: usize, b: &Baseline) -> (f64, f64) {
+        let from = (t + 1).saturating_sub(self.config.recent_runs);
+        let recent = &self.observations[from..=t];
+        let n = recent.len() as f64;
+        let mean = recent.iter().map(|o| o.score).sum::<f64>() / n;
+        let var = recent.iter().map(|o| b.run_variance(o.se)).sum::<f64>() / (n * n)
+            + (b.sampling_var + b.tau2) / b.runs as f64;
+        (mean - b.mean, var)
+    }
+
+    /// The recent shift as of the history's latest run, when that run is
+    /// reliable and has a baseline: what the field check compares.
+    fn latest_shift(&self) -> Option<(f64, f64)> {
+        let t = self.reliable.len().checked_sub(1)?;
+        if self.reliable[t] != self.history.points.len() - 1 {
+            return None;
+        }
+        let residual = self.residuals[t]?;
+        Some(self.recent_shift(t, &residual.baseline))
     }
 
     /// What the detectors alone say.
